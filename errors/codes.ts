@@ -1,0 +1,56 @@
+// One registry of seb's stable machine codes. Every denial or refusal names one of these; the code never changes
+// meaning once released, the message may improve. `status` is the HTTP status a plain-HTTP client sees when no
+// platform adapter renders the denial in its own error shape.
+
+export interface CodeInfo {
+  readonly status: number;
+  /** What happened, in words an operator can act on. */
+  readonly summary: string;
+}
+
+export const CODES = {
+  // proxy / transport
+  SEB_HOST_NOT_ALLOWED: { status: 403, summary: 'the destination host is neither intercepted nor tunnelled' },
+  SEB_BAD_REQUEST: { status: 400, summary: 'the request is malformed' },
+  SEB_HEADERS_TOO_LARGE: { status: 431, summary: 'the request headers exceed limits.maxHeaderBytes' },
+  SEB_BODY_TOO_LARGE: { status: 413, summary: 'the request body exceeds limits.maxBodyBytes' },
+  SEB_TIMEOUT: { status: 408, summary: 'the client was too slow to send its request' },
+  SEB_NO_UPSTREAM: { status: 502, summary: 'seb does not know where to forward this request' },
+  SEB_UPSTREAM_UNAVAILABLE: { status: 502, summary: 'the upstream API could not be reached' },
+  SEB_SHUTTING_DOWN: { status: 503, summary: 'seb is shutting down and accepts no new requests' },
+
+  // certificates and the verification pipeline
+  SEB_CERT_MISSING: { status: 403, summary: 'the mutation carries no SAB certificate' },
+  SEB_CERT_MALFORMED: { status: 403, summary: 'the SAB certificate cannot be decoded' },
+  SEB_UNKNOWN_KEY: { status: 403, summary: 'the certificate is signed with a key id that is not trusted' },
+  SEB_SIGNATURE: { status: 403, summary: 'the certificate signature does not verify' },
+  SEB_SUBJECT_MISMATCH: { status: 403, summary: 'the certificate was issued for another agent' },
+  SEB_CONTRACT_MISMATCH: { status: 403, summary: 'the request is not the change the certificate authorises' },
+  SEB_NOT_YET_VALID: { status: 403, summary: 'the certificate is not valid yet' },
+  SEB_EXPIRED: { status: 403, summary: 'the certificate has expired' },
+  SEB_POLICY_EPOCH: { status: 403, summary: 'the certificate was issued under another policy epoch' },
+  SEB_REVOKED: { status: 403, summary: 'the certificate has been revoked' },
+  SEB_REVOCATION_UNKNOWN: { status: 403, summary: 'the revocation state is not known fresh enough' },
+  SEB_REPLAY: { status: 403, summary: 'the certificate nonce has already been used' },
+  SEB_DRIFT: { status: 403, summary: 'the target changed since the SAB certified it' },
+  SEB_DRIFT_UNOBSERVABLE: { status: 403, summary: 'the target state cannot be observed' },
+  SEB_MINT_FAILED: { status: 502, summary: 'seb could not mint an executor identity' },
+  SEB_LEDGER_UNAVAILABLE: { status: 503, summary: 'the ledger (nonces, epochs, revocations) is unavailable' },
+} as const satisfies Record<string, CodeInfo>;
+
+export type SebCode = keyof typeof CODES;
+
+/** An error as a value: a stable code, a message for the operator, and optionally what caused it. */
+export interface SebError {
+  readonly code: SebCode;
+  readonly message: string;
+  readonly cause?: unknown;
+}
+
+export function sebError(code: SebCode, message: string, cause?: unknown): SebError {
+  return cause === undefined ? { code, message } : { code, message, cause };
+}
+
+export function statusOf(code: SebCode): number {
+  return CODES[code].status;
+}
