@@ -12,11 +12,13 @@ export const CODES = {
   // proxy / transport
   SEB_HOST_NOT_ALLOWED: { status: 403, summary: 'the destination host is neither intercepted nor tunnelled' },
   SEB_BAD_REQUEST: { status: 400, summary: 'the request is malformed' },
+  SEB_HOST_MISMATCH: { status: 421, summary: 'the Host header or TLS server name differs from the CONNECT destination' },
   SEB_HEADERS_TOO_LARGE: { status: 431, summary: 'the request headers exceed limits.maxHeaderBytes' },
   SEB_BODY_TOO_LARGE: { status: 413, summary: 'the request body exceeds limits.maxBodyBytes' },
   SEB_TIMEOUT: { status: 408, summary: 'the client was too slow to send its request' },
   SEB_NO_UPSTREAM: { status: 502, summary: 'seb does not know where to forward this request' },
   SEB_UPSTREAM_UNAVAILABLE: { status: 502, summary: 'the upstream API could not be reached' },
+  SEB_INTERNAL: { status: 500, summary: 'seb failed while handling the request and refused it' },
   SEB_SHUTTING_DOWN: { status: 503, summary: 'seb is shutting down and accepts no new requests' },
 
   // certificates and the verification pipeline

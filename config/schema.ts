@@ -1,0 +1,85 @@
+// seb's configuration: one schema, strict (unknown or mistyped keys are errors, never coerced or dropped),
+// defaults with units in the comments. The validated object is deeply frozen by the loader.
+import { z } from 'zod';
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, {
+  error: 'expected "host:port", for example "127.0.0.1:7080"', abort: true,
+}).refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, { error: 'port must be 0-65535' });
+
+const listenAddress = z.union([hostPort, z.literal('off')], {
+  error: 'expected "host:port" (for example "127.0.0.1:7080") or "off"',
+});
+
+/** Host patterns: "example.com", "*.example.com" (any subdomain), optionally with ":port" (default 443). */
+const hostPattern = z.string().regex(/^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/, {
+  error: 'expected a host pattern such as "api.example.com", "*.example.com" or "10.0.0.1:6443"',
+});
+
+const upstreamUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL', abort: true })
+  .refine((v) => { const u = new URL(v); return (u.pathname === '/' || u.pathname === '') && !u.search; },
+    { error: 'expected an origin only (scheme://host:port), without path or query' });
+
+const positiveMs = z.number().int().positive();
+
+export const configSchema = z.strictObject({
+  /** Where seb keeps its CA and local state. Relative paths are relative to the working directory. */
+  stateDir: z.string().min(1).default('.seb'),
+  listen: z.strictObject({
+    /** Forward proxy (HTTPS_PROXY) listener. */
+    proxy: hostPort.default('127.0.0.1:7080'),
+    /** TLS endpoint listener for clients that ignore HTTPS_PROXY (AWS_ENDPOINT_URL, kubeconfig server). */
+    endpoint: listenAddress.default('127.0.0.1:7443'),
+    /** Admin listener: /healthz, /readyz, /metrics. */
+    admin: listenAddress.default('127.0.0.1:7090'),
+  }).prefault({}),
+  intercept: z.strictObject({
+    /** AWS API endpoints: TLS is terminated and each request parsed. */
+    aws: z.array(hostPattern).default(['*.amazonaws.com', '*.amazonaws.com.cn', '*.api.aws']),
+    /** Kubernetes API servers (host or host:port; port defaults to 443). */
+    kube: z.array(hostPattern).default(['kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'kubernetes.default']),
+  }).prefault({}),
+  tunnel: z.strictObject({
+    /** Hosts relayed as a blind TCP tunnel (no interception), e.g. the agent's LLM API. */
+    allow: z.array(hostPattern).default([]),
+  }).prefault({}),
+  upstreams: z.strictObject({
+    /** Send all AWS traffic to this origin instead of the real endpoint (moto_server, LocalStack). */
+    aws: upstreamUrl.optional(),
+    /** The Kubernetes API server that intercepted and endpoint-mode Kubernetes requests go to. */
+    kube: upstreamUrl.optional(),
+  }).prefault({}),
+  upstreamTls: z.strictObject({
+    /** Extra PEM CA bundles trusted for upstream TLS, in addition to the system roots (e.g. the cluster CA). */
+    caFiles: z.array(z.string().min(1)).default([]),
+  }).prefault({}),
+  endpoint: z.strictObject({
+    /** Names (DNS or IP) in the endpoint listener's certificate. */
+    hostnames: z.array(z.string().min(1)).min(1).default(['localhost', '127.0.0.1']),
+  }).prefault({}),
+  limits: z.strictObject({
+    /** Largest request head, bytes (larger: 431). */
+    maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(32_768),
+    /** Largest request body seb reads, bytes (larger: 413). */
+    maxBodyBytes: z.number().int().min(1).default(16 * 1_048_576),
+    /** Time for a client to send a complete request head, ms (slower: 408). */
+    headersTimeoutMs: positiveMs.default(10_000),
+    /** Time for a client to send a complete request, head and body, ms. */
+    requestTimeoutMs: positiveMs.default(60_000),
+    /** Idle keep-alive connections are closed after this long, ms. */
+    idleTimeoutMs: positiveMs.default(60_000),
+    /** Time for a client to finish the TLS handshake after CONNECT, ms. */
+    tlsHandshakeTimeoutMs: positiveMs.default(10_000),
+    /** Blind tunnels idle (no bytes either way) this long are closed, ms. */
+    tunnelIdleTimeoutMs: positiveMs.default(600_000),
+    /** Time to wait for upstream response headers, ms. */
+    upstreamHeadersTimeoutMs: positiveMs.default(60_000),
+    /** On SIGTERM, how long in-flight requests may take to finish before connections are cut, ms. */
+    shutdownGraceMs: positiveMs.default(10_000),
+  }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  }).prefault({}),
+});
+
+export type SebConfig = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,102 @@
+// Upgrade requests (WebSocket; SPDY/3.1 for kubectl exec/port-forward): the upgrade request is sent upstream on a
+// fresh connection; after a 101 both sockets are piped together. A refused upgrade (any other status) is relayed
+// as a complete response and the connection closed, so no later request on it can bypass seb.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Destination, ProxyContext } from './context.ts';
+import { upstreamRequestHeaders } from './headers.ts';
+import { writeRawRefusal } from './respond.ts';
+import { formatAuthority } from './routing.ts';
+import { upstreamFor } from './upstream.ts';
+
+const ALLOWED_PROTOCOLS = new Set(['websocket', 'spdy/3.1']);
+const MAX_REFUSAL_BODY = 1_048_576;
+
+export function relayUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, dest: Destination): void {
+  const started = performance.now();
+  const host = formatAuthority(dest.authority);
+  const protocol = String(req.headers.upgrade ?? '').toLowerCase();
+  const path = req.url ?? '/';
+  const log = { platform: dest.platform, via: dest.via, host, method: req.method, path: path.split('?')[0], upgrade: protocol };
+  let finished = false;
+  const finish = (outcome: string, extra: Record<string, unknown> = {}) => {
+    if (finished) return;
+    finished = true;
+    const durationMs = performance.now() - started;
+    ctx.metrics.requests.inc({ platform: dest.platform, host, outcome });
+    ctx.metrics.latency.observe({ platform: dest.platform, outcome }, durationMs / 1000);
+    ctx.logger.info({ ...log, ...extra, outcome, durationMs: Math.round(durationMs * 100) / 100 }, 'upgrade');
+  };
+  if (!ALLOWED_PROTOCOLS.has(protocol) || !path.startsWith('/')) {
+    writeRawRefusal(client, 'SEB_BAD_REQUEST', `Upgrade to "${protocol.slice(0, 40)}" is not supported; seb relays websocket and SPDY/3.1 only`);
+    return finish('refused', { code: 'SEB_BAD_REQUEST' });
+  }
+  if (ctx.tracker.draining) {
+    writeRawRefusal(client, 'SEB_SHUTTING_DOWN', 'seb is shutting down; retry against the restarted sidecar');
+    return finish('refused', { code: 'SEB_SHUTTING_DOWN' });
+  }
+  const upstream = upstreamFor(ctx.config.upstreams, dest);
+  const url = new URL(upstream.origin);
+  const secure = url.protocol === 'https:';
+  const outgoing = (secure ? httpsRequest : httpRequest)({
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port || (secure ? 443 : 80),
+    method: req.method,
+    path,
+    agent: false,
+    headers: { ...upstreamRequestHeaders(req.headers), host: upstream.hostHeader, connection: 'Upgrade', upgrade: req.headers.upgrade! },
+    ...(secure ? { ca: [...ctx.upstreamCa], servername: url.hostname } : {}),
+    timeout: ctx.config.limits.upstreamHeadersTimeoutMs,
+  });
+  ctx.tracker.adopt(client);
+  client.on('error', () => outgoing.destroy());
+  client.once('close', () => outgoing.destroy());
+
+  outgoing.once('upgrade', (res: IncomingMessage, upstreamSocket: Duplex, upstreamHead: Buffer) => {
+    ctx.tracker.adopt(upstreamSocket);
+    client.write(rawHead(res));
+    if (upstreamHead.length > 0) client.write(upstreamHead);
+    if (head.length > 0) upstreamSocket.write(head);
+    upstreamSocket.pipe(client);
+    client.pipe(upstreamSocket);
+    upstreamSocket.on('error', () => client.destroy());
+    upstreamSocket.once('close', () => client.destroy());
+    client.once('close', () => upstreamSocket.destroy());
+    finish('upgraded', { status: 101, upstream: upstream.origin });
+  });
+  outgoing.once('response', (res: IncomingMessage) => {
+    // Not upgraded: relay the whole response with a fixed length, then close.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_REFUSAL_BODY) chunks.push(c);
+      else res.destroy();
+    });
+    res.once('end', () => {
+      const body = Buffer.concat(chunks);
+      const headers = res.rawHeaders.reduce<string[]>((lines, v, i, all) => {
+        if (i % 2 === 0 && !/^(content-length|transfer-encoding|connection|keep-alive)$/i.test(v)) lines.push(`${v}: ${all[i + 1]}`);
+        return lines;
+      }, []);
+      client.write(`HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n${headers.join('\r\n')}${headers.length ? '\r\n' : ''}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+      client.end(body);
+      finish('forwarded', { status: res.statusCode, upstream: upstream.origin });
+    });
+    res.on('error', () => client.destroy());
+  });
+  outgoing.once('timeout', () => outgoing.destroy(new Error('upstream did not answer the upgrade in time')));
+  outgoing.on('error', (err) => {
+    if (finished) return;
+    if (!client.destroyed) writeRawRefusal(client, 'SEB_UPSTREAM_UNAVAILABLE', `cannot reach ${upstream.origin}: ${err.message}`);
+    finish('refused', { code: 'SEB_UPSTREAM_UNAVAILABLE' });
+  });
+  outgoing.end();
+}
+
+function rawHead(res: IncomingMessage): string {
+  const lines = [`HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}`];
+  for (let i = 0; i < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+  return lines.join('\r\n') + '\r\n\r\n';
+}

@@ -1,0 +1,112 @@
+// The composition root: the only place that creates long-lived state (CA, caches, connection pools, metrics,
+// servers) and wires it together. Everything below receives what it needs as arguments.
+import { readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { Agent } from 'undici';
+import { caPaths, initCa, loadCa } from '../certs/ca/ca.ts';
+import { createLeafCache, mintLeaf } from '../certs/ca/leaf.ts';
+import type { SebConfig } from '../config/schema.ts';
+import { createAdminServer } from '../ops/admin.ts';
+import { createLogger, type Logger } from '../ops/logger.ts';
+import { createMetrics, type Metrics } from '../ops/metrics.ts';
+import type { ProxyContext } from '../proxy/context.ts';
+import { createEndpointServer, createForwardProxyServer } from '../proxy/listeners.ts';
+import { createRouter } from '../proxy/routing.ts';
+import { createSecureContextCache } from '../proxy/tls-contexts.ts';
+import { createConnectionTracker } from '../proxy/tracker.ts';
+
+export interface RunningSeb {
+  /** Bound addresses as "host:port" (ports resolved when configured as 0). */
+  readonly addresses: { readonly proxy: string; readonly endpoint?: string; readonly admin?: string };
+  readonly caCertFile: string;
+  readonly metrics: Metrics;
+  /** Graceful shutdown: stop accepting, let in-flight requests finish within limits.shutdownGraceMs, then cut. */
+  close(): Promise<void>;
+}
+
+export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}): Promise<RunningSeb> {
+  const logger = opts.logger ?? createLogger(config.log.level);
+  const stateDir = path.resolve(config.stateDir);
+  const paths = caPaths(stateDir);
+  const init = await initCa(paths);
+  if (init.created) logger.info({ event: 'ca_created', certFile: paths.certFile }, 'created a local CA; agents must trust its certificate');
+  const ca = await loadCa(paths);
+
+  const upstreamCa = [...rootCertificates, ...(await Promise.all(config.upstreamTls.caFiles.map((f) => readFile(f, 'utf8'))))];
+  const dispatcher = new Agent({
+    connect: { ca: upstreamCa, rejectUnauthorized: true },
+    keepAliveTimeout: 30_000,
+    connections: 64,
+  });
+  const metrics = createMetrics();
+  const tracker = createConnectionTracker();
+  const ctx: ProxyContext = {
+    config,
+    logger,
+    metrics,
+    router: createRouter(config),
+    tlsContexts: createSecureContextCache(createLeafCache(ca)),
+    dispatcher,
+    upstreamCa,
+    tracker,
+  };
+
+  const servers: Server[] = [];
+  const addresses: { proxy: string; endpoint?: string; admin?: string } = { proxy: '' };
+  const proxyServer = createForwardProxyServer(ctx);
+  addresses.proxy = await listen(proxyServer, config.listen.proxy);
+  servers.push(proxyServer);
+  if (config.listen.endpoint !== 'off') {
+    const leaf = await mintLeaf(ca, config.endpoint.hostnames);
+    const endpointServer = createEndpointServer(ctx, leaf);
+    addresses.endpoint = await listen(endpointServer, config.listen.endpoint);
+    servers.push(endpointServer);
+  }
+  let ready = true;
+  let adminServer: Server | undefined;
+  if (config.listen.admin !== 'off') {
+    adminServer = createAdminServer({ metrics, isReady: () => ready && !tracker.draining });
+    addresses.admin = await listen(adminServer, config.listen.admin);
+  }
+  logger.info({ event: 'started', ...addresses, caCertFile: paths.certFile, upstreams: config.upstreams }, 'seb is serving');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      ready = false;
+      tracker.startDraining();
+      logger.info({ event: 'draining', inFlight: tracker.inFlight }, 'shutting down: draining in-flight requests');
+      const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      for (const s of servers) s.closeIdleConnections();
+      const drained = await tracker.idle(config.limits.shutdownGraceMs);
+      for (const s of servers) s.closeAllConnections();
+      tracker.destroyAll();
+      await Promise.all(closed);
+      await dispatcher.close().catch(() => dispatcher.destroy());
+      if (adminServer) {
+        adminServer.closeAllConnections();
+        await new Promise<void>((resolve) => adminServer.close(() => resolve()));
+      }
+      logger.info({ event: 'stopped', drained }, drained ? 'seb stopped' : 'seb stopped; some requests were cut at the grace period');
+    })();
+    return closing;
+  };
+  return { addresses, caCertFile: paths.certFile, metrics, close };
+}
+
+function listen(server: Server, hostPort: string): Promise<string> {
+  const i = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = Number(hostPort.slice(i + 1));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const a = server.address() as AddressInfo;
+      resolve(a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
+    });
+  });
+}
