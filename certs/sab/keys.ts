@@ -1,6 +1,6 @@
 // Ed25519 key plumbing over node:crypto KeyObjects (node:crypto verifies ~15x faster than @noble/ed25519 here, and a
 // KeyObject is parsed once at trust-store load instead of on every verification).
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { Result } from './result.ts';
 import { fail, ok } from './result.ts';
@@ -49,6 +49,17 @@ export function rawPublicKey(publicKey: KeyObject): Buffer {
  * practice for the handful of keys a trust store holds. */
 export function deriveKid(publicKey: KeyObject): string {
   return createHash('sha256').update(rawPublicKey(publicKey)).digest('hex').slice(0, 16);
+}
+
+/** Pure Ed25519 (RFC 8032) verification; false, never an exception, for any bad input. */
+export function verifyEd25519(publicKey: KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
+  if (!isEd25519(publicKey) || signature.length !== 64) return false;
+  try {
+    // Algorithm null: for Ed25519 the key type alone selects the (pure, unhashed) scheme.
+    return verify(null, message, publicKey, signature);
+  } catch {
+    return false;
+  }
 }
 
 function message(cause: unknown): string {

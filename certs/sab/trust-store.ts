@@ -54,7 +54,7 @@ export function parseTrustStore(input: string | unknown): Result<TrustStore, str
   let config: unknown = input;
   if (typeof input === 'string') {
     const json = parseStrictJson(input);
-    if (!json.ok) return fail(`trust store is ${json.error.startsWith('not JSON') ? '' : 'invalid: '}${json.error}`);
+    if (!json.ok) return fail(`trust store: ${json.error}`);
     config = json.value;
   }
   const parsed = ConfigSchema.safeParse(config);

@@ -1,0 +1,75 @@
+// Starts seb in-process on ephemeral ports with a temporary state directory and captures its JSON log lines.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../config/load.ts';
+import type { SebConfig } from '../../config/schema.ts';
+import { createLogger } from '../../ops/logger.ts';
+import { startSeb, type RunningSeb } from '../../runtime/start.ts';
+
+export interface TestSeb {
+  readonly seb: RunningSeb;
+  readonly config: SebConfig;
+  readonly stateDir: string;
+  readonly caPem: string;
+  readonly proxyUrl: string;
+  readonly proxyPort: number;
+  readonly endpointPort: number;
+  readonly adminUrl: string;
+  readonly logs: Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export type ConfigOverrides = Record<string, unknown>;
+
+export async function startTestSeb(overrides: ConfigOverrides = {}): Promise<TestSeb> {
+  const stateDir = await mkdtemp(path.join(tmpdir(), 'seb-test-'));
+  const file = path.join(stateDir, 'config.json');
+  const { writeFile } = await import('node:fs/promises');
+  const base = {
+    stateDir,
+    listen: { proxy: '127.0.0.1:0', endpoint: '127.0.0.1:0', admin: '127.0.0.1:0' },
+    log: { level: 'info' },
+  };
+  await writeFile(file, JSON.stringify(deepMerge(base, overrides)));
+  const loaded = loadConfig({ config: file }, {});
+  if (!loaded.ok) throw new Error(loaded.error);
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const seb = await startSeb(loaded.value, { logger: createLogger(loaded.value.log.level, sink) });
+  const port = (hp: string | undefined) => Number(hp?.slice(hp.lastIndexOf(':') + 1));
+  return {
+    seb,
+    config: loaded.value,
+    stateDir,
+    caPem: await readFile(seb.caCertFile, 'utf8'),
+    proxyUrl: `http://${seb.addresses.proxy}`,
+    proxyPort: port(seb.addresses.proxy),
+    endpointPort: port(seb.addresses.endpoint),
+    adminUrl: `http://${seb.addresses.admin}`,
+    logs,
+    async stop() {
+      await seb.close();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const existing = out[k];
+    out[k] = isObject(v) && isObject(existing) ? deepMerge(existing, v) : v;
+  }
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
