@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { Agent } from 'undici';
+import { Agent, buildConnector } from 'undici';
 import { caPaths, initCa, loadCa } from '../certs/ca/ca.ts';
 import { createLeafCache, mintLeaf } from '../certs/ca/leaf.ts';
 import type { SebConfig } from '../config/schema.ts';
@@ -36,8 +36,11 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
   const ca = await loadCa(paths);
 
   const upstreamCa = [...rootCertificates, ...(await Promise.all(config.upstreamTls.caFiles.map((f) => readFile(f, 'utf8'))))];
+  const connector = buildConnector({ ca: upstreamCa, rejectUnauthorized: true, allowH2: false });
   const dispatcher = new Agent({
-    connect: { ca: upstreamCa, rejectUnauthorized: true },
+    // undici takes the TLS server name from the Host header; seb keeps the agent's Host (it is signed) while the
+    // upstream may be an override, so the name verified is always the upstream's own.
+    connect: (opts, callback) => connector({ ...opts, servername: undefined }, callback),
     keepAliveTimeout: 30_000,
     connections: 64,
   });
