@@ -40,13 +40,20 @@ export function buildCli(): Command {
   withConfigFlags(program.command('serve').description('run the proxy (embedded defaults when no configuration is given)'))
     .action(async (flags: ConfigFlags) => {
       const config = configFrom(flags);
-      const seb = await startSeb(config);
+      // Handlers go in before anything listens, so a SIGTERM during start-up is never the default (exit 143).
+      let running: Awaited<ReturnType<typeof startSeb>> | undefined;
+      let stopping = false;
       const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
         process.stderr.write(`seb: ${signal} received, draining\n`);
-        void seb.close().then(() => process.exit(0));
+        if (!running) process.exit(0);
+        void running.close().then(() => process.exit(0));
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+      running = await startSeb(config);
+      if (stopping) await running.close().then(() => process.exit(0));
     });
 
   const ca = program.command('ca').description('the local interception CA');

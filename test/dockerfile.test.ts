@@ -1,0 +1,78 @@
+// There is no Docker engine on these machines, so the image is checked by what can be checked without one: the
+// base image is Node 24, it runs as a non-root user with production dependencies only, everything it copies
+// exists, and its entry command starts seb under Node from a tree holding only what the Dockerfile copies.
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, stat, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './helpers/run.ts';
+import { freePort } from './helpers/services.ts';
+
+interface Instruction { readonly op: string; readonly args: string }
+
+async function parseDockerfile(): Promise<Instruction[]> {
+  const text = (await readFile(path.join(REPO_ROOT, 'Dockerfile'), 'utf8')).replace(/\\\n\s*/g, ' ');
+  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => {
+    const i = l.indexOf(' ');
+    return { op: l.slice(0, i).toUpperCase(), args: l.slice(i + 1).trim() };
+  });
+}
+
+const finalStage = (all: Instruction[]) => all.slice(all.map((i) => i.op).lastIndexOf('FROM'));
+
+describe('Dockerfile', () => {
+  it('builds on Node 24 slim, installs production dependencies only and runs as a non-root user', async () => {
+    const all = await parseDockerfile();
+    expect(all.filter((i) => i.op === 'FROM').every((i) => /^node:24-slim\b/.test(i.args))).toBe(true);
+    expect(all.find((i) => i.op === 'RUN' && i.args.includes('npm ci'))?.args).toContain('--omit=dev');
+    const user = finalStage(all).find((i) => i.op === 'USER')?.args;
+    expect(user).toBeDefined();
+    expect(['root', '0']).not.toContain(user);
+  });
+
+  it('copies only paths that exist', async () => {
+    const copies = (await parseDockerfile()).filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'));
+    expect(copies.length).toBeGreaterThan(0);
+    for (const c of copies) {
+      const sources = c.args.split(/\s+/).slice(0, -1);
+      for (const s of sources) await expect(stat(path.join(REPO_ROOT, s)), `COPY ${s}`).resolves.toBeTruthy();
+    }
+  });
+
+  it('its entry command starts seb under Node from what the image copies', async () => {
+    const all = await parseDockerfile();
+    const stage = finalStage(all);
+    const entry = JSON.parse(stage.find((i) => i.op === 'ENTRYPOINT')!.args) as string[];
+    const cmd = JSON.parse(stage.find((i) => i.op === 'CMD')!.args) as string[];
+    expect(entry[0]).toBe('node');
+    // Lay out the image's /app: the copied paths, plus node_modules (the deps stage's output).
+    const app = await mkdtemp(path.join(tmpdir(), 'seb-image-'));
+    for (const c of stage.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))) {
+      const parts = c.args.split(/\s+/);
+      const dest = parts.at(-1)!;
+      for (const s of parts.slice(0, -1)) {
+        const target = dest.endsWith('/') ? path.join(app, dest, path.basename(s)) : path.join(app, dest);
+        await cp(path.join(REPO_ROOT, s), target, { recursive: true });
+      }
+    }
+    await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(app, 'node_modules'));
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+    for (const e of stage.filter((i) => i.op === 'ENV')) for (const m of e.args.matchAll(/(\w+)=(\S+)/g)) env[m[1]!] = m[2]!;
+    env.SEB_STATE_DIR = path.join(app, 'state');
+    env.SEB_PROXY_LISTEN = `127.0.0.1:${await freePort()}`;
+    env.SEB_ENDPOINT_LISTEN = `127.0.0.1:${await freePort()}`;
+    env.SEB_ADMIN_LISTEN = `127.0.0.1:${await freePort()}`;
+    const child = spawn(process.execPath, [...entry.slice(1), ...cmd], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', () => out.includes('"event":"started"') && resolve());
+      child.once('exit', (code) => reject(new Error(`entry command exited ${code}: ${out}`)));
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
