@@ -2,7 +2,8 @@
 // interception, forwarding on a pooled connection), alternating rounds in one run so both see the same machine.
 // seb and the upstream run as child processes; this process is the client.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { mkdtemp, open, readFile } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import path from 'node:path';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
@@ -15,15 +16,39 @@ const CONCURRENT_REQUESTS = Number(process.env.BENCH_CONCURRENT_REQUESTS ?? 4000
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const TARGET_HOST = 'ec2.us-east-1.amazonaws.com';
 
-function startChild(args: string[], env: NodeJS.ProcessEnv, ready: (line: string) => boolean): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+/** Starts a child and resolves once it prints a line `ready` accepts, or once `listenAddress` accepts connections. */
+function startChild(args: string[], env: NodeJS.ProcessEnv, ready: (line: string) => boolean, listenAddress?: string, stdoutFd?: number): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', stdoutFd ?? 'pipe', 'inherit'], cwd: ROOT });
   return new Promise((resolve, reject) => {
     let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
       for (const line of buf.split('\n')) if (ready(line)) return resolve({ child, line });
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
+    if (listenAddress) void waitForPort(listenAddress).then(() => resolve({ child, line: '' }), reject);
+  });
+}
+
+async function waitForPort(address: string): Promise<void> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, host, () => { s.destroy(); r(true); });
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${address} after 10 s`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
   });
 }
 
@@ -65,18 +90,18 @@ export async function benchPassthrough(): Promise<PassthroughResult> {
   const caFile = path.join(dir, 'upstream-ca.pem');
   const upstream = await startChild([path.join(ROOT, 'bench', 'upstream.ts'), caFile], process.env, (l) => l.startsWith('{"port"'));
   const upstreamPort = (JSON.parse(upstream.line) as { port: number }).port;
-  // seb logs one JSON line per request at the default level, into a pipe, as it would in a container.
+  // seb logs one JSON line per request at the default level, to a file, as a container runtime would collect it.
+  const logFile = await open(path.join(dir, 'seb.log'), 'w');
+  const proxy = `127.0.0.1:${await freePort()}`;
   const seb = await startChild([path.join(ROOT, 'bin', 'seb.ts'), 'serve'], {
     ...process.env,
     SEB_STATE_DIR: path.join(dir, 'state'),
-    SEB_PROXY_LISTEN: '127.0.0.1:0',
+    SEB_PROXY_LISTEN: proxy,
     SEB_ENDPOINT_LISTEN: 'off',
     SEB_ADMIN_LISTEN: 'off',
     SEB_UPSTREAM_AWS: `https://127.0.0.1:${upstreamPort}`,
     SEB_UPSTREAM_CA_FILES: caFile,
-  }, (l) => l.includes('"event":"started"'));
-  seb.child.stdout!.resume();
-  const proxy = (JSON.parse(seb.line) as { proxy: string }).proxy;
+  }, () => false, proxy, logFile.fd);
   const sebCa = await readFile(path.join(dir, 'state', 'ca', 'ca.crt'), 'utf8');
   const upstreamCa = await readFile(caFile, 'utf8');
 
@@ -114,6 +139,7 @@ export async function benchPassthrough(): Promise<PassthroughResult> {
     await direct.close();
     await viaSeb.close();
     seb.child.kill('SIGTERM');
+    await logFile.close();
     upstream.child.kill('SIGTERM');
   }
 }

@@ -94,6 +94,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
         await new Promise<void>((resolve) => adminServer.close(() => resolve()));
       }
       logger.info({ event: 'stopped', drained }, drained ? 'seb stopped' : 'seb stopped; some requests were cut at the grace period');
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })();
     return closing;
   };
