@@ -10,6 +10,7 @@ import { parseStrictJson } from './strict-json.ts';
 import { signingInput } from './signing-input.ts';
 import { isObject, validatePayload } from './validate.ts';
 import { KeyIdSchema } from './schema.ts';
+import { preview } from './path.ts';
 import type { Result } from './result.ts';
 import { fail, ok } from './result.ts';
 
@@ -58,14 +59,14 @@ export function decodeCertificate(header: string, options: DecodeOptions = {}): 
   if (!isObject(envelope)) return malformed('certificate envelope must be a JSON object');
 
   for (const field of Object.keys(envelope)) {
-    if (!(ENVELOPE_FIELDS as readonly string[]).includes(field)) return malformed(`unknown field ${JSON.stringify(field)} in envelope`);
+    if (!(ENVELOPE_FIELDS as readonly string[]).includes(field)) return malformed(`unknown field ${preview(field)} in envelope`);
   }
   for (const field of ENVELOPE_FIELDS) {
     if (!(field in envelope)) return malformed(`missing field ${field}`);
   }
 
   const { alg, kid, sig } = envelope;
-  if (alg !== CERT_ALG) return malformed(`alg must be "${CERT_ALG}", got ${JSON.stringify(alg)}`);
+  if (alg !== CERT_ALG) return malformed(`alg must be "${CERT_ALG}", got ${preview(alg)}`);
   const kidCheck = KeyIdSchema.safeParse(kid);
   if (!kidCheck.success) return malformed(`kid: ${kidCheck.error.issues[0]?.message ?? 'invalid'}`);
   if (typeof sig !== 'string') return malformed(`sig must be a base64url string, got ${typeName(sig)}`);

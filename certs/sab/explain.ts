@@ -1,13 +1,26 @@
 // One line per field, in words an operator reviewing a denial (or an approver reviewing a request) can act on.
-// Every value that is not plain printable ASCII is shown JSON-quoted, so a hostile string cannot inject terminal
-// escapes or fake lines into `seb cert inspect` output.
+// Every value that is not plain printable ASCII is shown quoted with non-ASCII escaped, so a hostile string cannot
+// inject terminal escapes, bidi overrides or fake lines into `seb cert inspect` output.
 import canonicalize from 'canonicalize';
-import type { Bound, CertificatePayload, KubeTarget } from './types.ts';
+import type { Bound, CertificatePayload, JsonValue, KubeTarget } from './types.ts';
 
 const PRINTABLE = /^[\x21-\x7e]+$/;
 
+/** Escapes everything outside printable ASCII as \uXXXX; applied to JSON text, the result is still valid JSON. */
+function asciiOnly(jsonText: string): string {
+  return jsonText.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function quote(value: string): string {
+  return asciiOnly(JSON.stringify(value));
+}
+
 function show(value: string): string {
-  return PRINTABLE.test(value) ? value : JSON.stringify(value);
+  return PRINTABLE.test(value) ? value : quote(value);
+}
+
+function json(value: JsonValue): string {
+  return asciiOnly(canonicalize(value) ?? 'null');
 }
 
 function time(seconds: number): string {
@@ -23,7 +36,7 @@ function kubeTarget(t: KubeTarget): string {
 }
 
 function bound(b: Bound): string {
-  if (b.oneOf !== undefined) return `one of ${b.oneOf.map((v) => canonicalize(v) ?? 'null').join(', ')}`;
+  if (b.oneOf !== undefined) return `one of ${b.oneOf.map(json).join(', ')}`;
   if (b.min !== undefined && b.max !== undefined) return `between ${b.min} and ${b.max} inclusive`;
   return b.min !== undefined ? `at least ${b.min}` : `at most ${b.max}`;
 }
@@ -42,15 +55,15 @@ export function explain(payload: CertificatePayload): string[] {
     const text = typeof target === 'string' ? show(target) : kubeTarget(target);
     lines.push(`target ${i + 1} of ${contract.targets.length}: ${text}`);
   });
-  lines.push(`parameters (must match exactly unless bounded): ${canonicalize(contract.params) ?? 'null'}`);
+  lines.push(`parameters (must match exactly unless bounded): ${json(contract.params)}`);
   if (contract.bounds === undefined) lines.push('bounds: none (every parameter must match exactly)');
-  else for (const [path, b] of Object.entries(contract.bounds)) lines.push(`bound at ${JSON.stringify(path)}: ${bound(b)}`);
+  else for (const [path, b] of Object.entries(contract.bounds)) lines.push(`bound at ${quote(path)}: ${bound(b)}`);
   lines.push(`risk: ${contract.risk}`);
   if (admitted.waived) {
-    lines.push(`drift check: WAIVED by the SAB, reason: ${JSON.stringify(admitted.reason)}`);
+    lines.push(`drift check: WAIVED by the SAB, reason: ${quote(admitted.reason)}`);
   } else {
     lines.push(`admitted state digest: ${admitted.digest}`);
-    lines.push(`admitted state covers: ${admitted.paths.map((p) => JSON.stringify(p)).join(', ')}`);
+    lines.push(`admitted state covers: ${admitted.paths.map(quote).join(', ')}`);
     lines.push(admitted.epsilon === 0
       ? 'drift tolerance (epsilon): 0, any change to the target forces re-certification'
       : `drift tolerance (epsilon): ${admitted.epsilon}`);

@@ -7,6 +7,8 @@ import type { Admitted, Bound, CertificatePayload, Contract, JsonValue, KubeTarg
 import { CERT_VERSION } from './types.ts';
 
 const CONTROL = /\p{Cc}/u;
+// Format characters (bidi overrides, zero-width) make two identities look alike; identifiers may not carry them.
+const CONTROL_OR_FORMAT = /[\p{Cc}\p{Cf}]/u;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const AWS_ACTION = /^[a-z0-9-]+:[A-Za-z0-9]+$/;
 const ARN = /^arn:[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]*:[a-z0-9-]*:[^\s\p{Cc}]+$/u;
@@ -17,12 +19,14 @@ const POINTER = /^(\/([^~/]|~[01])*)*$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-/** Human-readable text (issuer, subject, waiver reason): no control characters, which could forge log lines. */
-const text = (max: number) =>
+/** Human-readable text: no control characters, which could forge log lines. */
+const text = (max: number, forbidden: RegExp, what: string) =>
   z.string().min(1, { error: 'must not be empty' }).max(max, { error: `must be at most ${max} characters` })
-    .refine((s) => !CONTROL.test(s), { error: 'must not contain control characters' });
+    .refine((s) => !forbidden.test(s), { error: `must not contain ${what}` });
+const identifier = () => text(256, CONTROL_OR_FORMAT, 'control or format characters');
 
-const epoch = z.int({ error: 'must be an integer' }).min(0, { error: 'must not be negative' });
+const epoch = z.int({ error: (issue) => (issue.code === 'too_big' ? 'must be at most 2^53 - 1' : 'must be an integer') })
+  .min(0, { error: 'must not be negative' });
 
 export const FieldPathSchema = z.string().max(512, { error: 'must be at most 512 characters' })
   .regex(POINTER, { error: 'must be an RFC 6901 JSON Pointer such as "/spec/replicas"' });
@@ -32,13 +36,14 @@ const unique = (items: readonly unknown[]) => new Set(items.map((item) => canoni
 const JsonSchema: z.ZodType<JsonValue> = z.json();
 
 const BoundSchema: z.ZodType<Bound> = z.union([
-  z.strictObject({ min: z.number(), max: z.number().optional() })
-    .refine((b) => b.max === undefined || b.min <= b.max, { error: 'min must not exceed max' }),
+  z.strictObject({ min: z.number(), max: z.number().optional() }),
   z.strictObject({ max: z.number() }),
   z.strictObject({ oneOf: z.array(JsonSchema).min(1, { error: 'oneOf must list at least one value' }) }),
-], { error: 'must be {"min":n,"max":n} (one end may be left out) or {"oneOf":[...]}' });
+], { error: 'must be {"min":n,"max":n} (one end may be left out) or {"oneOf":[...]}' })
+  // Checked after the union so the message is this one, not the union's generic one.
+  .refine((b: Bound) => b.min === undefined || b.max === undefined || b.min <= b.max, { error: 'min must not exceed max' });
 
-const BoundsSchema = z.record(FieldPathSchema, BoundSchema, { error: 'must be an object of bounds keyed by field path' })
+const BoundsSchema = z.record(FieldPathSchema, BoundSchema)
   .refine((b) => Object.keys(b).length > 0, { error: 'must not be empty (leave bounds out instead)' });
 
 const RiskSchema = z.enum(['low', 'medium', 'high', 'critical'], {
@@ -94,7 +99,7 @@ export const AdmittedSchema: z.ZodType<Admitted> = z.discriminatedUnion('waived'
       .refine(unique, { error: 'must not list a path twice' }),
     epsilon: z.number({ error: 'must be a number' }).min(0, { error: 'must not be negative' }),
   }),
-  z.strictObject({ waived: z.literal(true), reason: text(1024) }),
+  z.strictObject({ waived: z.literal(true), reason: text(1024, CONTROL, 'control characters') }),
 ], { error: 'waived must be false (with digest, paths, epsilon) or true (with reason)' });
 
 export const NonceSchema = z.string().regex(BASE64URL, { error: 'must be unpadded base64url' })
@@ -108,8 +113,8 @@ export const NonceSchema = z.string().regex(BASE64URL, { error: 'must be unpadde
 export const PayloadSchema: z.ZodType<CertificatePayload> = z.strictObject({
   v: z.literal(CERT_VERSION),
   cid: z.string().regex(UUID, { error: 'must be a lowercase RFC 9562 UUID' }),
-  iss: text(256),
-  sub: text(256),
+  iss: identifier(),
+  sub: identifier(),
   contract: ContractSchema,
   admitted: AdmittedSchema,
   nbf: epoch,

@@ -3,21 +3,21 @@
 // "payload.contract.targets[0]: must be an ARN ...". Only the first problem is reported; one is enough to deny.
 import type { z } from 'zod';
 import { sebError } from '../../errors/codes.ts';
-import type { CertificatePayload, JsonValue } from './types.ts';
+import type { CertificatePayload } from './types.ts';
 import { CERT_VERSION } from './types.ts';
 import { PayloadSchema } from './schema.ts';
-import { formatPath } from './path.ts';
+import { formatPath, preview } from './path.ts';
 import type { Result } from './result.ts';
 import { fail, ok } from './result.ts';
 
 /** Validates `raw` (found at `prefix` in the envelope) as a v1 payload. */
-export function validatePayload(raw: JsonValue | unknown, prefix: readonly PropertyKey[] = ['payload']): Result<CertificatePayload> {
+export function validatePayload(raw: unknown, prefix: readonly PropertyKey[] = ['payload']): Result<CertificatePayload> {
   if (!isObject(raw)) return malformed(`${formatPath(prefix)}: must be a JSON object`);
   // The version decides which schema applies, so it is checked first and on its own: a v2 certificate should say
   // "unsupported version", not "unknown field" about whatever v2 added.
   if (!('v' in raw)) return malformed(`missing field ${formatPath([...prefix, 'v'])}`);
   if (raw.v !== CERT_VERSION) {
-    return malformed(`unsupported certificate version ${JSON.stringify(raw.v)} at ${formatPath([...prefix, 'v'])}; this seb reads v${CERT_VERSION}`);
+    return malformed(`unsupported certificate version ${preview(raw.v)} at ${formatPath([...prefix, 'v'])}; this seb reads v${CERT_VERSION}`);
   }
   const parsed = PayloadSchema.safeParse(raw);
   if (parsed.success) return ok(parsed.data);
@@ -30,6 +30,10 @@ export function describeIssue(issue: z.core.$ZodIssue, root: unknown, prefix: re
   if (issue.code === 'unrecognized_keys') {
     const fields = issue.keys.map((key) => formatPath([...path, key]));
     return `unknown field${fields.length > 1 ? 's' : ''} ${fields.join(', ')}`;
+  }
+  if (issue.code === 'invalid_key') {
+    const key = path.at(-1);
+    return `${formatPath(path.slice(0, -1))}: key ${preview(String(key))} ${issue.issues[0]?.message ?? 'is not allowed'}`;
   }
   const found = lookup(root, issue.path);
   if (!found.present) return `missing field ${formatPath(path)}`;
@@ -50,7 +54,7 @@ function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'number' && !Number.isInteger(value)) return `non-integer number ${value}`;
-  return typeof value === 'object' ? 'object' : `${typeof value} ${JSON.stringify(value)}`;
+  return typeof value === 'object' ? 'object' : `${typeof value} ${preview(value)}`;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

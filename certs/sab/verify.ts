@@ -8,6 +8,7 @@ import { CERT_ALG } from './types.ts';
 import type { DecodeOptions, DecodedCertificate } from './codec.ts';
 import { decodeCertificate } from './codec.ts';
 import { isEd25519, verifyEd25519 } from './keys.ts';
+import { preview } from './path.ts';
 import type { TrustStore } from './trust-store.ts';
 import type { Result } from './result.ts';
 import { fail, ok } from './result.ts';
@@ -39,12 +40,13 @@ export function verifyCertificate(
   const key = store.keys.get(cert.kid);
   if (key === undefined) return fail(sebError('SEB_UNKNOWN_KEY', `key id ${cert.kid} is not in the trust store`));
   const now = options.now ?? Date.now() / 1000;
-  if (key.notAfter !== undefined && now > key.notAfter) {
-    const when = new Date(key.notAfter * 1000).toISOString();
+  // Written as !(now <= notAfter) so that a NaN clock or notAfter counts as expired: fail closed.
+  if (key.notAfter !== undefined && !(now <= key.notAfter)) {
+    const when = Number.isFinite(key.notAfter) ? new Date(key.notAfter * 1000).toISOString() : 'an unknown time';
     return fail(sebError('SEB_UNKNOWN_KEY', `key ${cert.kid} expired at ${when} and no longer verifies certificates`));
   }
   if (key.iss !== undefined && key.iss !== cert.payload.iss) {
-    return fail(sebError('SEB_UNKNOWN_KEY', `key ${cert.kid} may sign only for issuer ${JSON.stringify(key.iss)}, not ${JSON.stringify(cert.payload.iss)}`));
+    return fail(sebError('SEB_UNKNOWN_KEY', `key ${cert.kid} may sign only for issuer ${JSON.stringify(key.iss)}, not ${preview(cert.payload.iss)}`));
   }
   if (!isEd25519(key.publicKey)) return fail(sebError('SEB_UNKNOWN_KEY', `key ${cert.kid} is not an Ed25519 key`));
 
