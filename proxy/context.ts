@@ -1,4 +1,5 @@
 // What the proxy's handlers share, built once by the composition root (runtime/start.ts).
+import type { SecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import type { SebConfig } from '../config/schema.ts';
 import type { Logger } from '../ops/logger.ts';
@@ -15,8 +16,8 @@ export interface ProxyContext {
   readonly tlsContexts: SecureContextCache;
   /** undici dispatcher for upstream requests: pooled keep-alive connections, upstream CAs. */
   readonly dispatcher: Dispatcher;
-  /** CA certificates (PEM) trusted for upstream TLS: system roots plus upstreamTls.caFiles. */
-  readonly upstreamCa: readonly string[];
+  /** TLS context trusting the system roots plus upstreamTls.caFiles, for connections seb opens upstream. */
+  readonly upstreamTls: SecureContext;
   readonly tracker: ConnectionTracker;
 }
 

@@ -1,7 +1,7 @@
 // Sends one request upstream through undici (pooled keep-alive connections) and streams the response back
 // chunk by chunk, so long responses such as Kubernetes watches reach the agent as they are produced.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { Upstream } from './upstream.ts';
@@ -43,14 +43,27 @@ export async function forward(opts: ForwardOptions, req: IncomingMessage, res: S
   try {
     res.writeHead(status, downstreamResponseHeaders(response.headers));
     res.flushHeaders();
-    await pipeline(response.body, res);
+    await relayBody(response.body, res);
     return { kind: 'forwarded', status };
   } catch {
+    // The agent went away, or the upstream broke off mid-body: end both sides so neither waits for more.
     response.body.destroy();
+    if (!res.writableFinished) res.destroy();
     return { kind: 'client_gone', status };
   } finally {
     res.off('close', onClientClose);
   }
+}
+
+/** pipe() with completion as a promise (stream.pipeline allocates an AbortController and a DOMException per call). */
+function relayBody(body: Readable, res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (err?: Error) => reject(err ?? new Error('response closed early'));
+    body.on('error', fail);
+    res.once('close', () => (res.writableFinished ? resolve() : fail()));
+    res.once('finish', () => resolve());
+    body.pipe(res);
+  });
 }
 
 function describeError(err: unknown): string {

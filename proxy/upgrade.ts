@@ -46,7 +46,7 @@ export function relayUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Du
     path,
     agent: false,
     headers: { ...upstreamRequestHeaders(req.headers), host: upstream.hostHeader, connection: 'Upgrade', upgrade: req.headers.upgrade! },
-    ...(secure ? { ca: [...ctx.upstreamCa], servername: url.hostname } : {}),
+    ...(secure ? { secureContext: ctx.upstreamTls, servername: url.hostname } : {}),
     timeout: ctx.config.limits.upstreamHeadersTimeoutMs,
   });
   ctx.tracker.adopt(client);

@@ -95,7 +95,7 @@ describe('seb CLI', () => {
     const health = await fetch('http://127.0.0.1:7090/healthz');
     expect(await health.json()).toEqual({ status: 'ok' });
     child.kill('SIGTERM');
-    const [code] = (await new Promise((r) => child.once('exit', (...a) => r(a)))) as [number];
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     expect(code).toBe(0);
   });
 
