@@ -31,6 +31,8 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'list']> = [
   ['SEB_INTERCEPT_KUBE', ['intercept', 'kube'], 'list'],
   ['SEB_UPSTREAM_CA_FILES', ['upstreamTls', 'caFiles'], 'list'],
   ['SEB_LOG_LEVEL', ['log', 'level'], 'string'],
+  ['DATABASE_URL', ['ledger', 'databaseUrl'], 'string'],
+  ['SEB_DATABASE_URL', ['ledger', 'databaseUrl'], 'string'], // after DATABASE_URL: the more specific name wins
 ];
 
 export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv): Result<SebConfig> {

@@ -76,6 +76,14 @@ export const configSchema = z.strictObject({
     /** On SIGTERM, how long in-flight requests may take to finish before connections are cut, ms. */
     shutdownGraceMs: positiveMs.default(10_000),
   }).prefault({}),
+  ledger: z.strictObject({
+    /** PostgreSQL URL (postgres://...) shared by a fleet of seb; unset: embedded PGlite under <stateDir>/ledger. */
+    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// or postgresql:// URL' }).optional(),
+    /** Upper bound on one ledger operation, ms; slower counts as unavailable (mutations denied, never hung). */
+    timeoutMs: positiveMs.default(2_000),
+    /** PostgreSQL connections per seb process. */
+    poolSize: z.number().int().min(1).max(100).default(10),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import { caPaths, initCa, loadCa } from '../certs/ca/ca.ts';
+import { writeAgentBundle } from '../certs/ca/bundle.ts';
 import { createLeafCache, mintLeaf } from '../certs/ca/leaf.ts';
 import type { SebConfig } from '../config/schema.ts';
 import { createAdminServer } from '../ops/admin.ts';
@@ -34,6 +35,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
   const init = await initCa(paths);
   if (init.created) logger.info({ event: 'ca_created', certFile: paths.certFile }, 'created a local CA; agents must trust its certificate');
   const ca = await loadCa(paths);
+  await writeAgentBundle(paths); // agents' AWS_CA_BUNDLE / SSL_CERT_FILE point here
 
   const upstreamCa = [...rootCertificates, ...(await Promise.all(config.upstreamTls.caFiles.map((f) => readFile(f, 'utf8'))))];
   // One context for every upstream connection: building one from ~150 roots costs milliseconds.

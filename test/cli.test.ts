@@ -92,6 +92,7 @@ describe('seb CLI', () => {
     const started = await waitFor('started');
     expect(started).toMatchObject({ proxy: '127.0.0.1:7080', endpoint: '127.0.0.1:7443', admin: '127.0.0.1:7090' });
     expect((await stat(path.join(cwd, '.seb', 'ca', 'ca.key'))).mode & 0o777).toBe(0o600);
+    expect((await readFile(path.join(cwd, '.seb', 'ca', 'bundle.pem'), 'utf8')).startsWith((await readFile(path.join(cwd, '.seb', 'ca', 'ca.crt'), 'utf8')).trim())).toBe(true);
     const health = await fetch('http://127.0.0.1:7090/healthz');
     expect(await health.json()).toEqual({ status: 'ok' });
     child.kill('SIGTERM');
