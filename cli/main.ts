@@ -9,6 +9,8 @@ import { loadConfig, type ConfigFlags } from '../config/load.ts';
 import type { SebConfig } from '../config/schema.ts';
 import { startSeb } from '../runtime/start.ts';
 import { agentEnv, formatEnv } from './agent-env.ts';
+import { registerCertCommands } from './cert.ts';
+import { CliError, registerSabCommands } from './sab.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -81,6 +83,8 @@ export function buildCli(): Command {
       process.stdout.write(formatEnv(agentEnv({ proxyListen: config.listen.proxy, caCertFile: paths.certFile, bundleFile }), flags.format));
     });
 
+  registerSabCommands(program);
+  registerCertCommands(program, withConfigFlags, (flags) => configFrom(flags as ConfigFlags));
   return program;
 }
 
@@ -88,6 +92,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`seb: ${err.message}\n`);
+      process.exit(1);
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`seb: ${err.message}\n`);
       process.exit(2);

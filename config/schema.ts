@@ -76,6 +76,21 @@ export const configSchema = z.strictObject({
     /** On SIGTERM, how long in-flight requests may take to finish before connections are cut, ms. */
     shutdownGraceMs: positiveMs.default(10_000),
   }).prefault({}),
+  agent: z.strictObject({
+    /** The agent identity this sidecar serves: certificates must name it as their subject (sub). */
+    subject: z.string().min(1).max(256).default('agent'),
+  }).prefault({}),
+  trust: z.strictObject({
+    /** SAB trust store (JSON: {"keys":[{kid?, publicKey | publicKeyPem, notAfter?, iss?}]}); unset: no SAB is
+     * trusted and every mutation is denied. */
+    file: z.string().min(1).optional(),
+    /** Tolerated clock skew on a certificate's nbf, seconds. */
+    clockSkewSeconds: z.number().int().min(0).max(300).default(5),
+  }).prefault({}),
+  admin: z.strictObject({
+    /** Bearer token file for the local API (/v1/...); created with mode 0600 under <stateDir> when unset. */
+    tokenFile: z.string().min(1).optional(),
+  }).prefault({}),
   ledger: z.strictObject({
     /** PostgreSQL URL (postgres://...) shared by a fleet of seb; unset: embedded PGlite under <stateDir>/ledger. */
     databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// or postgresql:// URL' }).optional(),

@@ -18,11 +18,13 @@ export const CODES = {
   SEB_TIMEOUT: { status: 408, summary: 'the client was too slow to send its request' },
   SEB_NO_UPSTREAM: { status: 502, summary: 'seb does not know where to forward this request' },
   SEB_UPSTREAM_UNAVAILABLE: { status: 502, summary: 'the upstream API could not be reached' },
+  SEB_UNAUTHORISED: { status: 401, summary: 'the local API call lacks the admin bearer token' },
   SEB_INTERNAL: { status: 500, summary: 'seb failed while handling the request and refused it' },
   SEB_SHUTTING_DOWN: { status: 503, summary: 'seb is shutting down and accepts no new requests' },
 
   // certificates and the verification pipeline
   SEB_CERT_MISSING: { status: 403, summary: 'the mutation carries no SAB certificate' },
+  SEB_CERT_AMBIGUOUS: { status: 403, summary: 'more than one staged certificate matches the request' },
   SEB_CERT_MALFORMED: { status: 403, summary: 'the SAB certificate cannot be decoded' },
   SEB_UNKNOWN_KEY: { status: 403, summary: 'the certificate is signed with a key id that is not trusted' },
   SEB_SIGNATURE: { status: 403, summary: 'the certificate signature does not verify' },

@@ -1,17 +1,21 @@
-// The admin listener: liveness, readiness and Prometheus metrics. Loopback by default; later also the local API
-// for staging certificates.
+// The admin listener: liveness, readiness, Prometheus metrics, and the local API for staging certificates.
+// Loopback by default.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Metrics } from './metrics.ts';
+import { handleLocalApi, type LocalApiDeps } from './local-api.ts';
 
 export interface AdminDeps {
   readonly metrics: Metrics;
+  /** The local API (/v1/...): certificate staging. */
+  readonly localApi?: LocalApiDeps;
   /** Ready means: listeners bound, CA loaded, not draining. */
   readonly isReady: () => boolean;
 }
 
 export function createAdminServer(deps: AdminDeps): Server {
   const server = createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (deps.localApi && handleLocalApi(deps.localApi, req, res, path)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { code: 'SEB_BAD_REQUEST', message: 'the admin endpoints accept GET only' });
     switch (path) {
       case '/healthz':

@@ -18,12 +18,15 @@ import { createEndpointServer, createForwardProxyServer } from '../proxy/listene
 import { createRouter } from '../proxy/routing.ts';
 import { createSecureContextCache } from '../proxy/tls-contexts.ts';
 import { createConnectionTracker } from '../proxy/tracker.ts';
+import { createStagingStore, type StagingStore } from '../pipeline/staging.ts';
+import { ensureAdminToken, loadTrust } from './local-state.ts';
 
 export interface RunningSeb {
   /** Bound addresses as "host:port" (ports resolved when configured as 0). */
   readonly addresses: { readonly proxy: string; readonly endpoint?: string; readonly admin?: string };
   readonly caCertFile: string;
   readonly metrics: Metrics;
+  readonly staging: StagingStore;
   /** Graceful shutdown: stop accepting, let in-flight requests finish within limits.shutdownGraceMs, then cut. */
   close(): Promise<void>;
 }
@@ -48,6 +51,9 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
     keepAliveTimeout: 30_000,
     connections: 64,
   });
+  const { trust, source: trustSource } = await loadTrust(config);
+  const now = () => Date.now() / 1000;
+  const staging = createStagingStore({ trust, subject: config.agent.subject, now });
   const metrics = createMetrics();
   const tracker = createConnectionTracker();
   const ctx: ProxyContext = {
@@ -75,10 +81,11 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
   let ready = true;
   let adminServer: Server | undefined;
   if (config.listen.admin !== 'off') {
-    adminServer = createAdminServer({ metrics, isReady: () => ready && !tracker.draining });
+    const token = await ensureAdminToken(config);
+    adminServer = createAdminServer({ metrics, isReady: () => ready && !tracker.draining, localApi: { staging, token } });
     addresses.admin = await listen(adminServer, config.listen.admin);
   }
-  logger.info({ event: 'started', ...addresses, caCertFile: paths.certFile, upstreams: config.upstreams }, 'seb is serving');
+  logger.info({ event: 'started', ...addresses, caCertFile: paths.certFile, upstreams: config.upstreams, trust: trustSource, subject: config.agent.subject }, 'seb is serving');
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -102,7 +109,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
     })();
     return closing;
   };
-  return { addresses, caCertFile: paths.certFile, metrics, close };
+  return { addresses, caCertFile: paths.certFile, metrics, staging, close };
 }
 
 function listen(server: Server, hostPort: string): Promise<string> {

@@ -62,11 +62,10 @@ export function explain(payload: CertificatePayload): string[] {
   if (admitted.waived) {
     lines.push(`drift check: WAIVED by the SAB, reason: ${quote(admitted.reason)}`);
   } else {
-    lines.push(`admitted state digest: ${admitted.digest}`);
-    lines.push(`admitted state covers: ${admitted.paths.map(quote).join(', ')}`);
+    for (const [path, digest] of Object.entries(admitted.state)) lines.push(`admitted state at ${quote(path)}: ${digest}`);
     lines.push(admitted.epsilon === 0
       ? 'drift tolerance (epsilon): 0, any change to the target forces re-certification'
-      : `drift tolerance (epsilon): ${admitted.epsilon}`);
+      : `drift tolerance (epsilon): ${admitted.epsilon}, execution is refused once more than that fraction of the covered paths changed`);
   }
   lines.push(`valid from (nbf): ${time(payload.nbf)}`);
   lines.push(`valid until (exp): ${time(payload.exp)}, a window of ${payload.exp - payload.nbf} s`);

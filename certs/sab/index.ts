@@ -23,3 +23,5 @@ export {
 } from './signer.ts';
 export { deriveKid, publicKeyFromPem, publicKeyFromRaw, rawPublicKey, verifyEd25519 } from './keys.ts';
 export { explain } from './explain.ts';
+export { ABSENT_DIGEST } from './types.ts';
+export { digestState, digestValue, measureDrift, resolvePointer } from './state.ts';

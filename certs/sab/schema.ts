@@ -92,15 +92,14 @@ export const ContractSchema: z.ZodType<Contract> = z.discriminatedUnion('platfor
 export const AdmittedSchema: z.ZodType<Admitted> = z.discriminatedUnion('waived', [
   z.strictObject({
     waived: z.literal(false),
-    digest: z.custom<`sha256:${string}`>((d) => typeof d === 'string' && DIGEST.test(d), {
+    state: z.record(FieldPathSchema, z.custom<`sha256:${string}`>((d) => typeof d === 'string' && DIGEST.test(d), {
       error: 'must be "sha256:" followed by 64 lowercase hex digits',
-    }),
-    paths: z.array(FieldPathSchema).min(1, { error: 'must list at least one field path' })
-      .refine(unique, { error: 'must not list a path twice' }),
-    epsilon: z.number({ error: 'must be a number' }).min(0, { error: 'must not be negative' }),
+    })).refine((r) => Object.keys(r).length > 0, { error: 'must cover at least one field path' }),
+    epsilon: z.number({ error: 'must be a number' }).min(0, { error: 'must not be negative' })
+      .lt(1, { error: 'must be below 1 (the tolerated fraction of changed paths)' }),
   }),
   z.strictObject({ waived: z.literal(true), reason: text(1024, CONTROL, 'control characters') }),
-], { error: 'waived must be false (with digest, paths, epsilon) or true (with reason)' });
+], { error: 'waived must be false (with state, epsilon) or true (with reason)' });
 
 export const NonceSchema = z.string().regex(BASE64URL, { error: 'must be unpadded base64url' })
   // 22 characters carry 16 bytes (128 bits), 86 carry 64; a length of 4n+1 decodes to nothing.

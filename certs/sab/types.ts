@@ -1,6 +1,6 @@
 // The SAB certificate v1 as TypeScript types. Each type is shaped so that a state the format forbids cannot be
 // written down: a contract is either AWS (ARN targets, IAM action) or Kubernetes (object targets, API verb), never
-// a mix; the admitted state is either a digest with its drift tolerance or an explicit waiver with a reason, never
+// a mix; the admitted state is either per-path digests with their drift tolerance or an explicit waiver with a reason, never
 // neither and never both; a range bound names at least one end. What types cannot say (exp > nbf, min <= max,
 // string formats) schema.ts enforces.
 
@@ -81,14 +81,19 @@ export type Contract = AwsContract | KubeContract;
 
 export type StateDigest = `sha256:${string}`;
 
-/** The SAB observed the target: the broker re-observes `paths` before executing and compares with `digest`;
- * epsilon (ε_C) is the tolerated drift, 0 meaning any change forces re-certification. */
+/** The SAB observed the target. `state` maps each covered field path (RFC 6901, into the target as the platform
+ * adapter observes it) to the SHA-256 of the RFC 8785 JSON of the value there, or to ABSENT_DIGEST when the path
+ * does not exist. Digests rather than values: the certificate never carries the target's data. Before executing,
+ * the broker re-observes the same paths; drift is the fraction of paths whose digest changed, and epsilon (ε_C,
+ * 0 ≤ ε < 1) is the largest tolerated drift: 0 means any change forces re-certification. */
 export interface DriftCheck {
   readonly waived: false;
-  readonly digest: StateDigest;
-  readonly paths: readonly FieldPath[];
+  readonly state: Readonly<Record<FieldPath, StateDigest>>;
   readonly epsilon: number;
 }
+
+/** The digest recorded for a path that does not exist: SHA-256 of zero bytes (no JSON text is empty). */
+export const ABSENT_DIGEST: StateDigest = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** The SAB deliberately skipped the drift check (e.g. creating an object that does not exist yet). */
 export interface DriftWaiver {

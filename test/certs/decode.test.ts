@@ -148,10 +148,12 @@ describe('malformed corpus: payload', () => {
     ['bound keyed by a non-pointer', (p) => { p.contract.bounds = { FromPort: { min: 1 } }; }, /payload\.contract\.bounds: key "FromPort" must be an RFC 6901 JSON Pointer/],
     ['empty bounds', (p) => { p.contract.bounds = {}; }, /payload\.contract\.bounds: must not be empty/],
     ['admitted without waived', (p) => { delete p.admitted.waived; }, /missing field payload\.admitted\.waived/],
-    ['waiver that also carries a digest', (p) => { p.admitted.waived = true; p.admitted.reason = 'x'; }, /unknown fields? payload\.admitted\.(digest|paths|epsilon)/],
-    ['digest in the wrong form', (p) => { p.admitted.digest = 'sha1:abc'; }, /payload\.admitted\.digest: must be "sha256:" followed by 64 lowercase hex/],
+    ['waiver that also carries a digest', (p) => { p.admitted.waived = true; p.admitted.reason = 'x'; }, /unknown fields? payload\.admitted\.(state|epsilon)/],
+    ['digest in the wrong form', (p) => { p.admitted.state = { '/IpPermissions': 'sha1:abc' }; }, /payload\.admitted\.state\["\/IpPermissions"\]: must be "sha256:" followed by 64 lowercase hex/],
+    ['no admitted paths', (p) => { p.admitted.state = {}; }, /payload\.admitted\.state: must cover at least one field path/],
     ['negative epsilon', (p) => { p.admitted.epsilon = -0.5; }, /payload\.admitted\.epsilon: must not be negative/],
-    ['admitted path that is not a pointer', (p) => { p.admitted.paths = ['IpPermissions']; }, /payload\.admitted\.paths\[0\]: must be an RFC 6901 JSON Pointer/],
+    ['epsilon of 1 or more', (p) => { p.admitted.epsilon = 1; }, /payload\.admitted\.epsilon: must be below 1/],
+    ['admitted path that is not a pointer', (p) => { p.admitted.state = { IpPermissions: `sha256:${'ab'.repeat(32)}` }; }, /payload\.admitted\.state: key "IpPermissions" must be an RFC 6901 JSON Pointer/],
   ];
   for (const [name, edit, message] of cases) {
     it(name, () => expectMalformed(mutated((e) => edit(e.payload)), message));

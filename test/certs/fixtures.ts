@@ -22,8 +22,7 @@ export function awsPayload(overrides: Partial<CertificatePayload> = {}): Certifi
     },
     admitted: {
       waived: false,
-      digest: `sha256:${'ab'.repeat(32)}`,
-      paths: ['/IpPermissions'],
+      state: { '/IpPermissions': `sha256:${'ab'.repeat(32)}` },
       epsilon: 0,
     },
     nbf: NOW - 60,

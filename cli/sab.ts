@@ -1,0 +1,88 @@
+// `seb sab ...`: a development SAB. It holds an Ed25519 key and signs certificates from contract files, so the
+// whole flow can be tried and tested without a production approval authority.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import {
+  digestState, newCid, newNonce, signCertificate, signingKeyFromPem, trustedKeyConfig, generateSigningKey,
+  type Admitted, type CertificatePayload, type Contract, type JsonValue,
+} from '../certs/sab/index.ts';
+
+export class CliError extends Error {}
+
+export function registerSabCommands(program: Command): void {
+  const sab = program.command('sab').description('a development SAB (approval authority): keys and certificates');
+
+  sab.command('keygen')
+    .description('create an Ed25519 SAB key (sab.key, mode 0600) and the trust store seb needs (trust.json)')
+    .requiredOption('--out <dir>', 'directory to write sab.key and trust.json into')
+    .option('--iss <issuer>', 'bind the key to this issuer name in the trust store')
+    .action(async (flags: { out: string; iss?: string }) => {
+      const key = generateSigningKey();
+      await mkdir(flags.out, { recursive: true, mode: 0o700 });
+      const keyFile = path.join(flags.out, 'sab.key');
+      const trustFile = path.join(flags.out, 'trust.json');
+      await writeFile(keyFile, key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), { mode: 0o600 });
+      await writeFile(trustFile, JSON.stringify({ keys: [trustedKeyConfig(key, flags.iss ? { iss: flags.iss } : {})] }, null, 2) + '\n');
+      process.stdout.write(`key id ${key.kid}\n  private key: ${keyFile} (mode 0600)\n  trust store: ${trustFile} (give it to seb as trust.file)\n`);
+    });
+
+  sab.command('issue')
+    .description('sign a certificate for a contract (YAML or JSON: platform, operation, targets, params, bounds?, risk)')
+    .requiredOption('--key <file>', 'the SAB private key (from seb sab keygen)')
+    .requiredOption('--contract <file>', 'the contract to certify')
+    .requiredOption('--sub <subject>', 'the agent the certificate is for (seb agent.subject)')
+    .option('--iss <issuer>', 'issuer name', 'seb-dev-sab')
+    .option('--ttl <seconds>', 'validity window from now', '300')
+    .option('--policy-epoch <n>', 'policy epoch the certificate is issued under', '0')
+    .option('--revocation-epoch <n>', 'revocation epoch the certificate is issued under', '0')
+    .option('--state <file>', 'the target state the SAB saw (JSON); with --paths, certified for the drift check')
+    .option('--paths <pointers>', 'comma-separated RFC 6901 paths of the state to certify, e.g. /spec/replicas')
+    .option('--epsilon <fraction>', 'tolerated fraction of certified paths that may change (0 = none)', '0')
+    .option('--waive-drift <reason>', 'certify without a drift check, stating why')
+    .option('--observe', 'read the target state through the platform adapter (needs the AWS / Kubernetes adapters)')
+    .action(async (flags: IssueFlags) => {
+      process.stdout.write((await issue(flags)) + '\n');
+    });
+}
+
+interface IssueFlags {
+  key: string; contract: string; sub: string; iss: string; ttl: string; policyEpoch: string; revocationEpoch: string;
+  state?: string; paths?: string; epsilon: string; waiveDrift?: string; observe?: boolean;
+}
+
+async function issue(flags: IssueFlags): Promise<string> {
+  const key = signingKeyFromPem(await readFile(flags.key, 'utf8'));
+  if (!key.ok) throw new CliError(`--key ${flags.key}: ${key.error}`);
+  const contract = parseYaml(await readFile(flags.contract, 'utf8'), { uniqueKeys: true }) as Contract;
+  if (flags.observe) throw new CliError('--observe needs a platform adapter that can read targets; none is built into this version yet: pass --state FILE --paths ... or --waive-drift REASON');
+  const admitted = await admittedFrom(flags);
+  const now = Math.floor(Date.now() / 1000);
+  const payload: CertificatePayload = {
+    v: 1, cid: newCid(), iss: flags.iss, sub: flags.sub, contract, admitted,
+    nbf: now, exp: now + int(flags.ttl, '--ttl'), policyEpoch: int(flags.policyEpoch, '--policy-epoch'),
+    revocationEpoch: int(flags.revocationEpoch, '--revocation-epoch'), nonce: newNonce(),
+  };
+  const signed = signCertificate(payload, key.value);
+  if (!signed.ok) throw new CliError(`cannot issue: ${signed.error.message}`);
+  return signed.value;
+}
+
+async function admittedFrom(flags: IssueFlags): Promise<Admitted> {
+  if (flags.waiveDrift !== undefined) {
+    if (flags.state || flags.paths) throw new CliError('give either --waive-drift or --state with --paths, not both');
+    return { waived: true, reason: flags.waiveDrift };
+  }
+  if (!flags.state || !flags.paths) throw new CliError('the drift check needs --state FILE and --paths /a,/b (or --waive-drift REASON)');
+  const state = JSON.parse(await readFile(flags.state, 'utf8')) as JsonValue;
+  const epsilon = Number(flags.epsilon);
+  if (!(epsilon >= 0 && epsilon < 1)) throw new CliError('--epsilon must be a fraction in [0, 1)');
+  return { waived: false, state: digestState(state, flags.paths.split(',').map((p) => p.trim()).filter(Boolean)), epsilon };
+}
+
+function int(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new CliError(`${flag} must be a non-negative integer, got ${v}`);
+  return n;
+}

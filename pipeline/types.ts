@@ -1,0 +1,62 @@
+// The verification pipeline's vocabulary. The pipeline knows certificates, contracts, a ledger and platform
+// adapters by these interfaces only: nothing here names AWS or Kubernetes beyond the contract's discriminant.
+import type { SebCode, SebError } from '../errors/codes.ts';
+import type { Result } from '../certs/sab/result.ts';
+import type { Arn, AwsAction, Contract, JsonValue, KubeTarget, KubeVerb } from '../certs/sab/types.ts';
+import type { VerifiedCertificate } from '../certs/sab/verify.ts';
+
+export type { Result };
+
+/** The change a request would make, in the certificate's own terms, so that matching is a comparison. */
+export type RequestContract =
+  | { readonly platform: 'aws'; readonly operation: AwsAction; readonly targets: readonly Arn[]; readonly params: JsonValue }
+  | { readonly platform: 'kube'; readonly operation: KubeVerb; readonly targets: readonly KubeTarget[]; readonly params: JsonValue };
+
+export type PlatformName = RequestContract['platform'];
+
+/** A short-lived identity allowed exactly one certified change; `credentials` is opaque to the pipeline. */
+export interface ExecutorIdentity {
+  readonly platform: PlatformName;
+  /** For records and logs: role session name, ServiceAccount ... never a secret. */
+  readonly principal: string;
+  /** Seconds since the epoch. */
+  readonly expiresAt: number;
+  readonly credentials: unknown;
+  /** Called when the identity is not used after all (another stage denied) or after the call. */
+  readonly release?: () => Promise<void>;
+}
+
+/** What a platform supplies to the pipeline. */
+export interface PlatformAdapter {
+  readonly platform: PlatformName;
+  /** The certified target's current state, as JSON the admitted field paths are resolved against. */
+  observe(contract: Contract): Promise<Result<JsonValue>>;
+  /** An executor identity scoped to the certified contract and dying with the certificate. */
+  mint(cert: VerifiedCertificate): Promise<Result<ExecutorIdentity>>;
+}
+
+export interface EpochView {
+  readonly policy: number;
+  readonly revocation: number;
+}
+
+/** The part of the ledger the pipeline uses; errors are values (SEB_LEDGER_UNAVAILABLE). */
+export interface PipelineLedger {
+  revocationView(cid: string): Promise<Result<{ readonly epochs: EpochView; readonly revoked: boolean; readonly reason?: string }>>;
+  reserveNonce(reservation: { readonly cid: string; readonly nonce: string; readonly subject: string; readonly instanceId: string; readonly expiresAt: number }): Promise<Result<'reserved' | 'replay'>>;
+}
+
+export type StageName = 'signature' | 'contract' | 'validity' | 'policy_epoch' | 'revocation' | 'replay' | 'drift' | 'mint';
+
+/** One stage's verdict and how long it took (ms); `note` says what an allow rested on (e.g. "drift waived"). */
+export interface StageRecord {
+  readonly stage: StageName;
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly code?: SebCode;
+  readonly note?: string;
+}
+
+export type Decision =
+  | { readonly kind: 'allow'; readonly cert: VerifiedCertificate; readonly identity: ExecutorIdentity; readonly stages: readonly StageRecord[] }
+  | { readonly kind: 'deny'; readonly error: SebError; readonly cid?: string; readonly stages: readonly StageRecord[] };
