@@ -20,6 +20,9 @@ COPY proxy ./proxy
 COPY parsers ./parsers
 COPY certs ./certs
 COPY runtime ./runtime
+COPY pipeline ./pipeline
+COPY platforms ./platforms
+COPY ledger ./ledger
 RUN mkdir -p /var/lib/seb && chown node:node /var/lib/seb
 USER node
 # 7080 forward proxy (HTTPS_PROXY), 7443 endpoint listener, 7090 admin (/healthz, /readyz, /metrics).
