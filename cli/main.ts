@@ -11,6 +11,8 @@ import { startSeb } from '../runtime/start.ts';
 import { agentEnv, formatEnv } from './agent-env.ts';
 import { registerCertCommands } from './cert.ts';
 import { CliError, registerSabCommands } from './sab.ts';
+import { registerLedgerCommands } from './ledger-commands.ts';
+import { openLedger } from '../ledger/open.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -84,6 +86,12 @@ export function buildCli(): Command {
     });
 
   registerSabCommands(program);
+  registerLedgerCommands(program, async (flags) => {
+    const config = configFrom(flags);
+    const opened = await openLedger({ databaseUrl: config.ledger.databaseUrl, dir: path.join(path.resolve(config.stateDir), 'ledger'), timeoutMs: config.ledger.timeoutMs, poolSize: 1 });
+    if (!opened.ok) throw new CliError(opened.error.message);
+    return { ledger: opened.value, close: () => opened.value.close() };
+  });
   registerCertCommands(program, withConfigFlags, (flags) => configFrom(flags as ConfigFlags));
   return program;
 }

@@ -76,6 +76,10 @@ export const configSchema = z.strictObject({
     /** On SIGTERM, how long in-flight requests may take to finish before connections are cut, ms. */
     shutdownGraceMs: positiveMs.default(10_000),
   }).prefault({}),
+  aws: z.strictObject({
+    /** The AWS account the agent operates in: certified targets are ARNs in it. */
+    accountId: z.string().regex(/^\d{12}$/, { error: 'expected a 12-digit AWS account id' }).optional(),
+  }).prefault({}),
   agent: z.strictObject({
     /** The agent identity this sidecar serves: certificates must name it as their subject (sub). */
     subject: z.string().min(1).max(256).default('agent'),

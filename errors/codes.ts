@@ -23,6 +23,7 @@ export const CODES = {
   SEB_SHUTTING_DOWN: { status: 503, summary: 'seb is shutting down and accepts no new requests' },
 
   // certificates and the verification pipeline
+  SEB_REQUEST_UNSUPPORTED: { status: 403, summary: 'seb cannot express this mutation as a contract, so no certificate can authorise it' },
   SEB_CERT_MISSING: { status: 403, summary: 'the mutation carries no SAB certificate' },
   SEB_CERT_AMBIGUOUS: { status: 403, summary: 'more than one staged certificate matches the request' },
   SEB_CERT_MALFORMED: { status: 403, summary: 'the SAB certificate cannot be decoded' },

@@ -25,12 +25,14 @@ export interface PipelineInput {
   /** The Seb-Certificate header value, or a staged certificate chosen for this request. */
   readonly certificate: string;
   readonly request: RequestContract;
+  /** Handed to the platform adapter's observe and mint (e.g. the intercepted request). */
+  readonly context?: unknown;
 }
 
 export type Pipeline = (input: PipelineInput) => Promise<Decision>;
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
-  return async ({ certificate, request }) => {
+  return async ({ certificate, request, context }) => {
     const stages: StageRecord[] = [];
     const deny = (error: SebError, cert?: VerifiedCertificate): Decision =>
       cert ? { kind: 'deny', error, cid: cert.payload.cid, stages } : { kind: 'deny', error, stages };
@@ -62,8 +64,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const adapter = deps.adapters[cert.payload.contract.platform];
     const [replay, drift, mint] = await Promise.all([
       timedAsync('replay', () => replayStage(cert, deps.ledger, deps.instanceId)),
-      timedAsync('drift', () => driftStage(cert, adapter)),
-      timedAsync('mint', () => mintStage(cert, adapter)),
+      timedAsync('drift', () => driftStage(cert, adapter, context)),
+      timedAsync('mint', () => mintStage(cert, adapter, context)),
     ]);
     stages.push(replay.record, drift.record, mint.record);
     const failed = [replay.verdict, drift.verdict, mint.verdict].find((v) => !v.ok);

@@ -5,6 +5,7 @@ import { decodeAndVerify, type VerifiedCertificate } from '../certs/sab/verify.t
 import type { TrustStore } from '../certs/sab/trust-store.ts';
 import { measureDrift } from '../certs/sab/state.ts';
 import { matchContract } from './contract-match.ts';
+import type { RevocationView } from '../ledger/types.ts';
 import type { EpochView, ExecutorIdentity, PipelineLedger, PlatformAdapter, RequestContract, Result } from './types.ts';
 
 export type Verdict<T = undefined> = { readonly ok: true; readonly value: T; readonly note?: string } | { readonly ok: false; readonly error: SebError };
@@ -42,10 +43,13 @@ export function policyEpochStage(cert: VerifiedCertificate, epochs: EpochView): 
 }
 
 /** 5. Not revoked, neither globally (revocation epoch) nor by cid. */
-export function revocationStage(cert: VerifiedCertificate, view: { epochs: EpochView; revoked: boolean; reason?: string }): Verdict {
+export function revocationStage(cert: VerifiedCertificate, view: RevocationView): Verdict {
   const { revocationEpoch, cid } = cert.payload;
   if (revocationEpoch < view.epochs.revocation) return deny('SEB_REVOKED', `certificate ${cid} predates revocation epoch ${view.epochs.revocation} (it carries ${revocationEpoch}): every certificate issued before it is revoked`);
-  if (view.revoked) return deny('SEB_REVOKED', `certificate ${cid} has been revoked${view.reason ? `: ${view.reason}` : ''}`);
+  // A certificate from a later revocation epoch than this ledger knows: the SAB has seen revocations this broker
+  // has not, so it cannot confirm the certificate is not among them. Fail closed.
+  if (revocationEpoch > view.epochs.revocation) return deny('SEB_REVOCATION_UNKNOWN', `certificate ${cid} was issued under revocation epoch ${revocationEpoch}, but this broker's ledger is at ${view.epochs.revocation}; it cannot confirm the certificate is not revoked. Check that the SAB and seb use the same ledger`);
+  if (view.revoked) return deny('SEB_REVOKED', `certificate ${cid} was revoked at ${view.revokedAt.toISOString()}: ${view.reason}`);
   return pass(undefined);
 }
 
@@ -59,11 +63,11 @@ export async function replayStage(cert: VerifiedCertificate, ledger: PipelineLed
 }
 
 /** 7. The target still looks as the SAB saw it, within ε_C. */
-export async function driftStage(cert: VerifiedCertificate, adapter: PlatformAdapter | undefined): Promise<Verdict> {
+export async function driftStage(cert: VerifiedCertificate, adapter: PlatformAdapter | undefined, context: unknown): Promise<Verdict> {
   const { admitted, contract, cid } = cert.payload;
   if (admitted.waived) return pass(undefined, `drift check waived by the SAB: ${admitted.reason}`);
   if (!adapter) return deny('SEB_DRIFT_UNOBSERVABLE', `seb cannot observe ${contract.platform} targets; certificate ${cid} needs a drift check (or an explicit SAB waiver)`);
-  const observed = await adapter.observe(contract);
+  const observed = await adapter.observe(contract, context);
   if (!observed.ok) return deny('SEB_DRIFT_UNOBSERVABLE', `cannot observe the target of certificate ${cid}: ${observed.error.message}`);
   const drift = measureDrift(admitted.state, observed.value);
   if (drift.fraction > admitted.epsilon) {
@@ -73,9 +77,9 @@ export async function driftStage(cert: VerifiedCertificate, adapter: PlatformAda
 }
 
 /** The executor identity for this one change (runs beside replay and drift). */
-export async function mintStage(cert: VerifiedCertificate, adapter: PlatformAdapter | undefined): Promise<Verdict<ExecutorIdentity>> {
+export async function mintStage(cert: VerifiedCertificate, adapter: PlatformAdapter | undefined, context: unknown): Promise<Verdict<ExecutorIdentity>> {
   const platform = cert.payload.contract.platform;
   if (!adapter) return deny('SEB_MINT_FAILED', `no executor identity is configured for ${platform}; configure the ${platform} platform adapter`);
-  const minted = await adapter.mint(cert);
+  const minted = await adapter.mint(cert, context);
   return minted.ok ? pass(minted.value, minted.value.principal) : deny('SEB_MINT_FAILED', `could not mint an executor identity: ${minted.error.message}`);
 }

@@ -4,6 +4,7 @@ import type { SebCode, SebError } from '../errors/codes.ts';
 import type { Result } from '../certs/sab/result.ts';
 import type { Arn, AwsAction, Contract, JsonValue, KubeTarget, KubeVerb } from '../certs/sab/types.ts';
 import type { VerifiedCertificate } from '../certs/sab/verify.ts';
+import type { Ledger } from '../ledger/types.ts';
 
 export type { Result };
 
@@ -29,10 +30,11 @@ export interface ExecutorIdentity {
 /** What a platform supplies to the pipeline. */
 export interface PlatformAdapter {
   readonly platform: PlatformName;
-  /** The certified target's current state, as JSON the admitted field paths are resolved against. */
-  observe(contract: Contract): Promise<Result<JsonValue>>;
+  /** The certified target's current state, as JSON the admitted field paths are resolved against. `context` is
+   * the platform's own view of the request being decided (opaque to the pipeline). */
+  observe(contract: Contract, context: unknown): Promise<Result<JsonValue>>;
   /** An executor identity scoped to the certified contract and dying with the certificate. */
-  mint(cert: VerifiedCertificate): Promise<Result<ExecutorIdentity>>;
+  mint(cert: VerifiedCertificate, context: unknown): Promise<Result<ExecutorIdentity>>;
 }
 
 export interface EpochView {
@@ -41,10 +43,7 @@ export interface EpochView {
 }
 
 /** The part of the ledger the pipeline uses; errors are values (SEB_LEDGER_UNAVAILABLE). */
-export interface PipelineLedger {
-  revocationView(cid: string): Promise<Result<{ readonly epochs: EpochView; readonly revoked: boolean; readonly reason?: string }>>;
-  reserveNonce(reservation: { readonly cid: string; readonly nonce: string; readonly subject: string; readonly instanceId: string; readonly expiresAt: number }): Promise<Result<'reserved' | 'replay'>>;
-}
+export type PipelineLedger = Pick<Ledger, 'revocationView' | 'reserveNonce'>;
 
 export type StageName = 'signature' | 'contract' | 'validity' | 'policy_epoch' | 'revocation' | 'replay' | 'drift' | 'mint';
 

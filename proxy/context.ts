@@ -7,6 +7,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import type { Authority, Platform, Router } from './routing.ts';
 import type { SecureContextCache } from './tls-contexts.ts';
 import type { ConnectionTracker } from './tracker.ts';
+import type { Gate } from '../pipeline/gate.ts';
 
 export interface ProxyContext {
   readonly config: SebConfig;
@@ -19,6 +20,8 @@ export interface ProxyContext {
   /** TLS context trusting the system roots plus upstreamTls.caFiles, for connections seb opens upstream. */
   readonly upstreamTls: SecureContext;
   readonly tracker: ConnectionTracker;
+  /** Classifies each request and decides mutations (certificate, pipeline, executor identity). */
+  readonly gate: Gate;
 }
 
 /** The API an intercepted request is for, and how the agent addressed it. */

@@ -1,6 +1,6 @@
 // Sends one request upstream through undici (pooled keep-alive connections) and streams the response back
 // chunk by chunk, so long responses such as Kubernetes watches reach the agent as they are produced.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.ts';
@@ -16,7 +16,8 @@ export interface ForwardOptions {
   readonly headersTimeoutMs: number;
 }
 
-export async function forward(opts: ForwardOptions, req: IncomingMessage, res: ServerResponse, upstream: Upstream, body: Buffer): Promise<ForwardResult> {
+/** `headers` are the request headers to send (the gate may have replaced the agent's credentials). */
+export async function forward(opts: ForwardOptions, req: IncomingMessage, res: ServerResponse, upstream: Upstream, body: Buffer, headers: IncomingHttpHeaders | Record<string, string | string[]> = req.headers): Promise<ForwardResult> {
   const abort = new AbortController();
   const onClientClose = () => {
     if (!res.writableFinished) abort.abort();
@@ -28,7 +29,7 @@ export async function forward(opts: ForwardOptions, req: IncomingMessage, res: S
       origin: upstream.origin,
       path: req.url ?? '/',
       method: req.method as Dispatcher.HttpMethod,
-      headers: { ...upstreamRequestHeaders(req.headers), host: upstream.hostHeader },
+      headers: { ...upstreamRequestHeaders(headers), host: upstream.hostHeader },
       body: body.length > 0 || !['GET', 'HEAD'].includes(req.method ?? '') ? body : null,
       signal: abort.signal,
       headersTimeout: opts.headersTimeoutMs,

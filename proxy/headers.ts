@@ -14,7 +14,7 @@ function connectionTokens(headers: IncomingHttpHeaders | Record<string, string |
 }
 
 /** Request headers to send upstream, minus hop-by-hop ones and any named in `Connection`. */
-export function upstreamRequestHeaders(headers: IncomingHttpHeaders, keep: readonly string[] = []): Record<string, string | string[]> {
+export function upstreamRequestHeaders(headers: IncomingHttpHeaders | Readonly<Record<string, string | string[] | undefined>>, keep: readonly string[] = []): Record<string, string | string[]> {
   const named = connectionTokens(headers);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {

@@ -5,7 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { identifyAws } from '../parsers/aws/identify.ts';
 import { identifyKube } from '../parsers/kube/identify.ts';
-import type { SebCode } from '../errors/codes.ts';
+import { sebError, type SebCode } from '../errors/codes.ts';
+import { withoutCertificate, type GateRequest, type GateResult } from '../pipeline/gate.ts';
 import { readBody } from './body.ts';
 import type { Destination, ProxyContext } from './context.ts';
 import { forward } from './forward.ts';
@@ -55,16 +56,45 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
   }
   Object.assign(log, describe(dest, req, url, body.body), { bytesIn: body.body.length });
 
+  const gate = await checkGate(ctx, dest, { host: dest.authority.host, method: req.method ?? 'GET', url, headers: req.headers, body: body.body });
+  if (gate.kind === 'deny') {
+    res.writeHead(gate.response.status, { ...gate.response.headers, 'content-length': Buffer.byteLength(gate.response.body) });
+    res.end(gate.response.body);
+    ctx.metrics.refusals.inc({ reason: gate.error.code });
+    return finish('denied', { mutation: true, code: gate.error.code, message: gate.error.message, ...gateFields(gate) });
+  }
   const upstream: Upstream = upstreamFor(ctx.config.upstreams, dest);
-  const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs }, req, res, upstream, body.body);
+  const headers = gate.kind === 'execute' ? gate.headers : withoutCertificate(req.headers);
+  const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs }, req, res, upstream, body.body, headers);
+  if (gate.kind === 'execute') await gate.identity.release?.().catch(() => undefined);
+  const executed = gate.kind === 'execute' ? { mutation: true, ...gateFields(gate), principal: gate.identity.principal } : {};
   switch (result.kind) {
     case 'forwarded':
-      return finish('forwarded', { status: result.status, upstream: upstream.origin });
+      return finish(gate.kind === 'execute' ? 'executed' : 'forwarded', { status: result.status, upstream: upstream.origin, ...executed });
     case 'client_gone':
-      return finish('client_gone', { status: result.status, upstream: upstream.origin });
+      return finish('client_gone', { status: result.status, upstream: upstream.origin, ...executed });
     case 'upstream_error':
       return refuse('SEB_UPSTREAM_UNAVAILABLE', `cannot reach ${upstream.origin}: ${result.message}`);
   }
+}
+
+/** The gate's verdict; a gate that throws is a bug, and the request is denied (fail closed). */
+export async function checkGate(ctx: ProxyContext, dest: Destination, req: GateRequest): Promise<GateResult> {
+  try {
+    return await ctx.gate.check(dest.platform, req);
+  } catch (err) {
+    ctx.logger.error({ event: 'internal_error', err: err instanceof Error ? err.stack : String(err) }, 'gate failed');
+    const error = sebError('SEB_INTERNAL', 'seb could not decide on this request and refused it; see the seb log');
+    const body = JSON.stringify({ code: error.code, message: error.message });
+    return { kind: 'deny', error, stages: [], response: { status: 500, headers: { 'content-type': 'application/json', 'seb-denial-code': error.code }, body } };
+  }
+}
+
+function gateFields(gate: Exclude<GateResult, { kind: 'read' }>): Record<string, unknown> {
+  const fields: Record<string, unknown> = { stages: gate.stages };
+  if (gate.cid) fields.cid = gate.cid;
+  if (gate.contract) fields.contract = { operation: gate.contract.operation, targets: gate.contract.targets };
+  return fields;
 }
 
 function originFormUrl(target: string | undefined): URL | undefined {

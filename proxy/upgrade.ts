@@ -9,6 +9,9 @@ import { upstreamRequestHeaders } from './headers.ts';
 import { writeRawRefusal } from './respond.ts';
 import { formatAuthority } from './routing.ts';
 import { upstreamFor } from './upstream.ts';
+import { checkGate } from './request.ts';
+import { withoutCertificate } from '../pipeline/gate.ts';
+import { STATUS_CODES } from 'node:http';
 
 const ALLOWED_PROTOCOLS = new Set(['websocket', 'spdy/3.1']);
 const MAX_REFUSAL_BODY = 1_048_576;
@@ -36,6 +39,21 @@ export function relayUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Du
     writeRawRefusal(client, 'SEB_SHUTTING_DOWN', 'seb is shutting down; retry against the restarted sidecar');
     return finish('refused', { code: 'SEB_SHUTTING_DOWN' });
   }
+  void gateThenRelay(ctx, req, client, head, dest, finish);
+}
+
+async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, dest: Destination, finish: (outcome: string, extra?: Record<string, unknown>) => void): Promise<void> {
+  const path = req.url ?? '/';
+  // exec/attach/portforward open sessions into workloads: they pass the gate like any mutation.
+  const gate = await checkGate(ctx, dest, { host: dest.authority.host, method: req.method ?? 'GET', url: new URL(path, 'http://origin.invalid'), headers: req.headers, body: Buffer.alloc(0) });
+  if (gate.kind === 'deny') {
+    const r = gate.response;
+    const lines = Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`);
+    client.end(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? 'Error'}\r\n${lines.join('\r\n')}\r\nContent-Length: ${Buffer.byteLength(r.body)}\r\nConnection: close\r\n\r\n${r.body}`);
+    ctx.metrics.refusals.inc({ reason: gate.error.code });
+    return finish('denied', { mutation: true, code: gate.error.code, message: gate.error.message, stages: gate.stages, ...(gate.cid ? { cid: gate.cid } : {}) });
+  }
+  const forwardHeaders = gate.kind === 'execute' ? gate.headers : withoutCertificate(req.headers);
   const upstream = upstreamFor(ctx.config.upstreams, dest);
   const url = new URL(upstream.origin);
   const secure = url.protocol === 'https:';
@@ -45,7 +63,7 @@ export function relayUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Du
     method: req.method,
     path,
     agent: false,
-    headers: { ...upstreamRequestHeaders(req.headers), host: upstream.hostHeader, connection: 'Upgrade', upgrade: req.headers.upgrade! },
+    headers: { ...upstreamRequestHeaders(forwardHeaders), host: upstream.hostHeader, connection: 'Upgrade', upgrade: req.headers.upgrade! },
     ...(secure ? { secureContext: ctx.upstreamTls, servername: url.hostname } : {}),
     timeout: ctx.config.limits.upstreamHeadersTimeoutMs,
   });
@@ -53,7 +71,9 @@ export function relayUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Du
   client.on('error', () => outgoing.destroy());
   client.once('close', () => outgoing.destroy());
 
+  let answered = false; // once upstream answered, an error must not write a second response into the stream
   outgoing.once('upgrade', (res: IncomingMessage, upstreamSocket: Duplex, upstreamHead: Buffer) => {
+    answered = true;
     ctx.tracker.adopt(upstreamSocket);
     client.write(rawHead(res));
     if (upstreamHead.length > 0) client.write(upstreamHead);
@@ -63,9 +83,10 @@ export function relayUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Du
     upstreamSocket.on('error', () => client.destroy());
     upstreamSocket.once('close', () => client.destroy());
     client.once('close', () => upstreamSocket.destroy());
-    finish('upgraded', { status: 101, upstream: upstream.origin });
+    finish('upgraded', { status: 101, upstream: upstream.origin, ...(gate.kind === 'execute' ? { mutation: true, cid: gate.cid, stages: gate.stages, principal: gate.identity.principal } : {}) });
   });
   outgoing.once('response', (res: IncomingMessage) => {
+    answered = true;
     // Not upgraded: relay the whole response with a fixed length, then close.
     const chunks: Buffer[] = [];
     let size = 0;
@@ -88,7 +109,7 @@ export function relayUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Du
   });
   outgoing.once('timeout', () => outgoing.destroy(new Error('upstream did not answer the upgrade in time')));
   outgoing.on('error', (err) => {
-    if (finished) return;
+    if (answered) return;
     if (!client.destroyed) writeRawRefusal(client, 'SEB_UPSTREAM_UNAVAILABLE', `cannot reach ${upstream.origin}: ${err.message}`);
     finish('refused', { code: 'SEB_UPSTREAM_UNAVAILABLE' });
   });

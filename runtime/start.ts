@@ -10,6 +10,7 @@ import { caPaths, initCa, loadCa } from '../certs/ca/ca.ts';
 import { writeAgentBundle } from '../certs/ca/bundle.ts';
 import { createLeafCache, mintLeaf } from '../certs/ca/leaf.ts';
 import type { SebConfig } from '../config/schema.ts';
+import type { Ledger } from '../ledger/types.ts';
 import { createAdminServer } from '../ops/admin.ts';
 import { createLogger, type Logger } from '../ops/logger.ts';
 import { createMetrics, type Metrics } from '../ops/metrics.ts';
@@ -20,6 +21,13 @@ import { createSecureContextCache } from '../proxy/tls-contexts.ts';
 import { createConnectionTracker } from '../proxy/tracker.ts';
 import { createStagingStore, type StagingStore } from '../pipeline/staging.ts';
 import { ensureAdminToken, loadTrust } from './local-state.ts';
+import { openLazyLedger } from './lazy-ledger.ts';
+import { createPipeline } from '../pipeline/run.ts';
+import { createGate } from '../pipeline/gate.ts';
+import { awsPlatform } from '../platforms/aws/module.ts';
+import { kubePlatform } from '../platforms/kube/module.ts';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 
 export interface RunningSeb {
   /** Bound addresses as "host:port" (ports resolved when configured as 0). */
@@ -27,6 +35,8 @@ export interface RunningSeb {
   readonly caCertFile: string;
   readonly metrics: Metrics;
   readonly staging: StagingStore;
+  readonly ledger: Ledger;
+  readonly instanceId: string;
   /** Graceful shutdown: stop accepting, let in-flight requests finish within limits.shutdownGraceMs, then cut. */
   close(): Promise<void>;
 }
@@ -56,6 +66,25 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
   const staging = createStagingStore({ trust, subject: config.agent.subject, now });
   const metrics = createMetrics();
   const tracker = createConnectionTracker();
+  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const ledger = await openLazyLedger(
+    { databaseUrl: config.ledger.databaseUrl, dir: path.join(stateDir, 'ledger'), timeoutMs: config.ledger.timeoutMs, poolSize: config.ledger.poolSize, onError: (err) => logger.warn({ event: 'ledger_error', error: err.message }, 'ledger connection error') },
+    (message) => logger.error({ event: 'ledger_unavailable', error: message }, 'the ledger cannot be opened; mutations are denied until it can'),
+  );
+  const platforms = {
+    aws: awsPlatform({ accountId: config.aws.accountId }),
+    kube: kubePlatform({ dispatcher, upstream: config.upstreams.kube, timeoutMs: config.limits.upstreamHeadersTimeoutMs }),
+  };
+  const pipeline = createPipeline({
+    trust,
+    ledger,
+    adapters: { aws: platforms.aws.adapter, kube: platforms.kube.adapter },
+    subject: config.agent.subject,
+    instanceId,
+    now,
+    clockSkewSeconds: config.trust.clockSkewSeconds,
+  });
+  const gate = createGate({ platforms, pipeline, staging });
   const ctx: ProxyContext = {
     config,
     logger,
@@ -65,6 +94,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
     dispatcher,
     upstreamTls,
     tracker,
+    gate,
   };
 
   const servers: Server[] = [];
@@ -85,7 +115,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
     adminServer = createAdminServer({ metrics, isReady: () => ready && !tracker.draining, localApi: { staging, token } });
     addresses.admin = await listen(adminServer, config.listen.admin);
   }
-  logger.info({ event: 'started', ...addresses, caCertFile: paths.certFile, upstreams: config.upstreams, trust: trustSource, subject: config.agent.subject }, 'seb is serving');
+  logger.info({ event: 'started', instanceId, ledger: ledger.where, ...addresses, caCertFile: paths.certFile, upstreams: config.upstreams, trust: trustSource, subject: config.agent.subject }, 'seb is serving');
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -100,6 +130,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
       tracker.destroyAll();
       await Promise.all(closed);
       await dispatcher.close().catch(() => dispatcher.destroy());
+      await ledger.close();
       if (adminServer) {
         adminServer.closeAllConnections();
         await new Promise<void>((resolve) => adminServer.close(() => resolve()));
@@ -109,7 +140,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
     })();
     return closing;
   };
-  return { addresses, caCertFile: paths.certFile, metrics, staging, close };
+  return { addresses, caCertFile: paths.certFile, metrics, staging, ledger, instanceId, close };
 }
 
 function listen(server: Server, hostPort: string): Promise<string> {

@@ -3,7 +3,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSeb, type TestSeb } from './helpers/seb.ts';
+import { startTestSeb, tempDir, type TestSeb } from './helpers/seb.ts';
+import { createTestSab, type TestSab } from './helpers/sab.ts';
 import { requireCommand, startMoto, type Moto } from './helpers/services.ts';
 import { startUpstream, type Upstream } from './helpers/upstreams.ts';
 import { REPO_ROOT, run } from './helpers/run.ts';
@@ -14,6 +15,7 @@ describe.skipIf(skipReason !== undefined)('endpoint listener', () => {
   let moto: Moto;
   let kube: Upstream;
   let seb: TestSeb;
+  let sab: TestSab;
   const kubeRequests: Array<{ url: string; authorization: string | undefined; host: string | undefined }> = [];
 
   beforeAll(async () => {
@@ -23,7 +25,8 @@ describe.skipIf(skipReason !== undefined)('endpoint listener', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ kind: 'NamespaceList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [{ metadata: { name: 'default' } }] }));
     }, { tls: true });
-    seb = await startTestSeb({ upstreams: { aws: moto.url, kube: kube.origin }, upstreamTls: { caFiles: [kube.caFile] } });
+    sab = await createTestSab(await tempDir(), 'agent-sdk');
+    seb = await startTestSeb({ upstreams: { aws: moto.url, kube: kube.origin }, upstreamTls: { caFiles: [kube.caFile] }, trust: { file: sab.trustFile }, agent: { subject: 'agent-sdk' }, aws: { accountId: '123456789012' } });
   });
   afterAll(async () => {
     await seb?.stop();
@@ -32,16 +35,20 @@ describe.skipIf(skipReason !== undefined)('endpoint listener', () => {
   });
 
   it('serves the AWS SDK for JavaScript v3 pointed at it with AWS_ENDPOINT_URL', async () => {
+    // The SDK adds the certificate as a header through a build-step middleware; without one it is refused.
     const script = `
       import { EC2Client, CreateSecurityGroupCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
       const ec2 = new EC2Client({});
+      const refused = await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'seb-sdk', Description: 'via endpoint' })).catch((e) => e.name);
+      ec2.middlewareStack.add((next) => (args) => { args.request.headers['seb-certificate'] = process.argv[2]; return next(args); }, { step: 'build' });
       const { GroupId } = await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'seb-sdk', Description: 'via endpoint' }));
       const out = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [GroupId] }));
-      console.log(JSON.stringify(out.SecurityGroups.map((g) => g.GroupName)));
+      console.log(JSON.stringify({ refused, names: out.SecurityGroups.map((g) => g.GroupName) }));
     `;
+    const cert = sab.issue({ platform: 'aws', operation: 'ec2:CreateSecurityGroup', targets: ['arn:aws:ec2:eu-central-1:123456789012:security-group/*'], params: { GroupName: 'seb-sdk', GroupDescription: 'via endpoint' }, risk: 'low' });
     const file = path.join(REPO_ROOT, 'node_modules', '.seb-endpoint-test.mjs');
     await writeFile(file, script);
-    const out = await run(process.execPath, [file], {
+    const out = await run(process.execPath, [file, cert], {
       env: {
         PATH: process.env.PATH,
         AWS_ENDPOINT_URL: `https://127.0.0.1:${seb.endpointPort}`,
@@ -54,8 +61,8 @@ describe.skipIf(skipReason !== undefined)('endpoint listener', () => {
       },
     });
     expect(out.code, out.stderr).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual(['seb-sdk']);
-    expect(seb.logs).toContainEqual(expect.objectContaining({ msg: 'request', via: 'endpoint', platform: 'aws', host: 'ec2.eu-central-1.amazonaws.com:443', service: 'ec2', region: 'eu-central-1', operation: 'CreateSecurityGroup', outcome: 'forwarded' }));
+    expect(JSON.parse(out.stdout)).toEqual({ refused: 'SEB_CERT_MISSING', names: ['seb-sdk'] });
+    expect(seb.logs).toContainEqual(expect.objectContaining({ msg: 'request', via: 'endpoint', platform: 'aws', host: 'ec2.eu-central-1.amazonaws.com:443', service: 'ec2', region: 'eu-central-1', operation: 'CreateSecurityGroup', outcome: 'executed' }));
   });
 
   it('serves @kubernetes/client-node pointed at it by kubeconfig', async () => {

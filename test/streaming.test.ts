@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { ProxyAgent, request } from 'undici';
-import { startTestSeb, type TestSeb } from './helpers/seb.ts';
+import { startTestSeb, tempDir, type TestSeb } from './helpers/seb.ts';
+import { createTestSab, type TestSab } from './helpers/sab.ts';
 import { startUpstream, type Upstream } from './helpers/upstreams.ts';
 import { exchange, readResponse, tlsVia } from './helpers/clients.ts';
 
@@ -15,6 +16,7 @@ const KUBE_HOST = 'kube.example.test';
 
 describe('upgrades and streaming through an intercepted host', () => {
   let seb: TestSeb;
+  let sab: TestSab;
   let upstream: Upstream;
   let releaseSecondChunk: () => void = () => undefined;
 
@@ -41,7 +43,10 @@ describe('upgrades and streaming through an intercepted host', () => {
         socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
       }
     });
+    sab = await createTestSab(await tempDir(), 'agent-stream');
     seb = await startTestSeb({
+      trust: { file: sab.trustFile },
+      agent: { subject: 'agent-stream' },
       intercept: { kube: [KUBE_HOST] },
       upstreams: { kube: upstream.origin },
       upstreamTls: { caFiles: [upstream.caFile] },
@@ -68,9 +73,21 @@ describe('upgrades and streaming through an intercepted host', () => {
     expect(seb.logs).toContainEqual(expect.objectContaining({ msg: 'upgrade', upgrade: 'websocket', status: 101, outcome: 'upgraded', platform: 'kube' }));
   });
 
-  it('relays a SPDY/3.1 upgrade (kubectl exec / port-forward) after the 101', async () => {
+  const execRequest = (extra = '') => `POST /api/v1/namespaces/default/pods/web/exec?command=sh HTTP/1.1\r\nHost: ${KUBE_HOST}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n${extra}\r\n`;
+
+  it('refuses kubectl exec without a certificate: a Kubernetes Status 403, connection closed', async () => {
     const tls = await tlsVia(seb.proxyPort, `${KUBE_HOST}:443`, seb.caPem);
-    tls.write(`POST /api/v1/namespaces/default/pods/web/exec?command=sh HTTP/1.1\r\nHost: ${KUBE_HOST}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n`);
+    const raw = await exchange(tls, execRequest());
+    expect(raw).toMatch(/^HTTP\/1\.1 403 /);
+    const status = JSON.parse(raw.slice(raw.indexOf('{'))) as { kind: string; reason: string; message: string };
+    expect(status).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
+    expect(status.message).toContain('SEB_CERT_MISSING');
+  });
+
+  it('relays a SPDY/3.1 upgrade (kubectl exec / port-forward) after the 101, with a certificate', async () => {
+    const cert = sab.issue({ platform: 'kube', operation: 'create', targets: [{ group: '', version: 'v1', resource: 'pods', namespace: 'default', name: 'web', subresource: 'exec' }], params: null, risk: 'high' });
+    const tls = await tlsVia(seb.proxyPort, `${KUBE_HOST}:443`, seb.caPem);
+    tls.write(execRequest(`Seb-Certificate: ${cert}\r\n`));
     const res = await readResponse(tls);
     expect(res.status).toBe(101);
     expect(res.head).toMatch(/upgrade: SPDY\/3\.1/i);

@@ -23,8 +23,13 @@ export interface TestSeb {
 
 export type ConfigOverrides = Record<string, unknown>;
 
+/** A fresh temporary directory, for files a test writes before seb starts (trust stores ...). */
+export function tempDir(prefix = 'seb-test-'): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), prefix));
+}
+
 export async function startTestSeb(overrides: ConfigOverrides = {}): Promise<TestSeb> {
-  const stateDir = await mkdtemp(path.join(tmpdir(), 'seb-test-'));
+  const stateDir = await tempDir();
   const file = path.join(stateDir, 'config.json');
   const { writeFile } = await import('node:fs/promises');
   const base = {

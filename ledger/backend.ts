@@ -1,0 +1,26 @@
+// What a ledger backend provides: a session on one connection (a transaction when asked) and a way to close. The
+// ledger's SQL lives in core.ts and migrations/ and is the same for both backends; a backend only connects.
+
+export interface Session {
+  /** One statement with $1.. parameters; the rows. */
+  query<R>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface SessionOptions {
+  readonly transaction: boolean;
+  /** Aborted when the caller stopped waiting (the deadline passed): drop whatever connection is stuck. */
+  readonly signal: AbortSignal;
+  /** The budget of the whole session; a backend bounds each statement by it too. */
+  readonly timeoutMs: number;
+}
+
+export interface Backend {
+  readonly kind: 'postgres' | 'pglite';
+  /** For operator messages; never contains a password. */
+  readonly where: string;
+  session<T>(options: SessionOptions, fn: (session: Session) => Promise<T>): Promise<T>;
+  /** Bounded by timeoutMs: a hung connection cannot keep seb from shutting down. */
+  close(timeoutMs: number): Promise<void>;
+}

@@ -1,0 +1,168 @@
+// The ledger's operations as SQL over a Backend, identical for PostgreSQL and PGlite. Each operation is one
+// statement where it can be (one round trip, atomic on its own) and is raced against a deadline of timeoutMs:
+// when the deadline wins, the caller gets SEB_LEDGER_UNAVAILABLE at once and the backend drops the stuck connection.
+import type { Backend, Session } from './backend.ts';
+import { badArgument, closedError, ledgerFailure, timedOut } from './failure.ts';
+import { migrate, MIGRATIONS, type Migration } from './migrate.ts';
+import type { AuditRecord, EpochName, Epochs, Ledger, LedgerResult } from './types.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_AUDIT_PAGE = 10_000;
+/** Year 3000: a far-future exp must not overflow timestamptz and turn a valid reservation into an outage. */
+const LATEST_EXPIRY = 32_503_680_000;
+
+/** Runs fn in a session bounded by timeoutMs; never throws, never outlives the deadline. */
+export async function bounded<T>(backend: Backend, doing: string, timeoutMs: number, transaction: boolean, fn: (s: Session) => Promise<T>): Promise<LedgerResult<T>> {
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => { timer = setTimeout(resolve, timeoutMs, 'deadline'); });
+  // Catching here also covers a failure that arrives after the deadline won (it is then simply dropped).
+  const work = backend.session({ transaction, signal: abort.signal, timeoutMs }, fn).then(
+    (value): LedgerResult<T> => ({ ok: true, value }),
+    (cause: unknown): LedgerResult<T> => ({ ok: false, error: ledgerFailure(backend.where, doing, timeoutMs, cause) }),
+  );
+  const first = await Promise.race([work, deadline]);
+  clearTimeout(timer);
+  if (first !== 'deadline') return first;
+  abort.abort();
+  return { ok: false, error: timedOut(backend.where, doing, timeoutMs) };
+}
+
+/** Applies pending migrations with a longer budget than one operation: another process may hold the lock. */
+export async function prepareSchema(backend: Backend, timeoutMs: number, migrations: readonly Migration[] = MIGRATIONS): Promise<LedgerResult<Ledger['schema']>> {
+  const budget = Math.max(10 * timeoutMs, 10_000);
+  const applied = await bounded(backend, 'applying the ledger schema migrations', budget, true, (s) => migrate(s, migrations, budget));
+  if (!applied.ok) return applied;
+  return { ok: true, value: { version: migrations.length, applied: applied.value } };
+}
+
+const num = (v: unknown): number => Number(v); // int8 arrives as a string from pg and a number from PGlite
+
+function epochsOf(row: { policy: unknown; revocation: unknown } | undefined): Epochs {
+  if (row?.policy == null || row.revocation == null) throw new Error('the seb_epochs rows are missing; restore them or recreate the ledger');
+  return { policy: num(row.policy), revocation: num(row.revocation) };
+}
+
+type RevocationRow = { reason: string | null; revoked_at: Date | null };
+const statusOf = (row: RevocationRow | undefined) =>
+  row?.reason != null && row.revoked_at != null ? { revoked: true as const, reason: row.reason, revokedAt: row.revoked_at } : { revoked: false as const };
+
+type AuditRow = { id: unknown; instance_id: string; seq: unknown; kind: 'decision' | 'outcome'; cid: string | null; at: Date; body: object };
+
+export function createLedger(backend: Backend, options: { timeoutMs: number; schema: Ledger['schema'] }): Ledger {
+  const { timeoutMs } = options;
+  let closed = false;
+  // Every operation is a single statement (atomic on its own), so none needs an explicit transaction.
+  const run = <T>(doing: string, fn: (s: Session) => Promise<T>): Promise<LedgerResult<T>> =>
+    closed ? Promise.resolve({ ok: false, error: closedError(backend.where, doing) }) : bounded(backend, doing, timeoutMs, false, fn);
+  const invalid = <T>(doing: string, what: string): Promise<LedgerResult<T>> => Promise.resolve({ ok: false, error: badArgument(doing, what) });
+
+  return {
+    backend: backend.kind,
+    where: backend.where,
+    schema: options.schema,
+
+    reserveNonce({ cid, nonce, subject, instanceId, expiresAt }) {
+      const doing = `reserving the nonce of certificate ${cid}`;
+      if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
+      if (!Number.isFinite(expiresAt)) return invalid(doing, `an expiry that is not a number of seconds (${String(expiresAt)})`);
+      return run(doing, async (s) => {
+        const rows = await s.query(
+          `INSERT INTO seb_nonces (cid, nonce, subject, instance_id, expires_at) VALUES ($1, $2, $3, $4, to_timestamp($5))
+           ON CONFLICT (cid, nonce) DO NOTHING RETURNING 1 AS reserved`, [cid, nonce, subject, instanceId, Math.min(expiresAt, LATEST_EXPIRY)]);
+        return rows.length === 1 ? 'reserved' : 'replay';
+      });
+    },
+
+    epochs() {
+      return run('reading the epochs', async (s) => epochsOf((await s.query<{ policy: unknown; revocation: unknown }>(
+        `SELECT max(value) FILTER (WHERE name = 'policy') AS policy, max(value) FILTER (WHERE name = 'revocation') AS revocation FROM seb_epochs`))[0]));
+    },
+
+    bumpEpoch(name: EpochName) {
+      const doing = `bumping the ${name} epoch`;
+      if (name !== 'policy' && name !== 'revocation') return invalid(doing, `an unknown epoch name (${JSON.stringify(name)})`);
+      // One statement: the row lock serialises concurrent bumps and the NOTIFY commits with the new value.
+      return run(doing, async (s) => {
+        const rows = await s.query<{ value: unknown }>(
+          `WITH bumped AS (UPDATE seb_epochs SET value = value + 1, updated_at = now() WHERE name = $1 RETURNING name, value)
+           SELECT value, pg_notify('seb_epochs', json_build_object('name', name, 'value', value)::text) FROM bumped`, [name]);
+        if (rows[0] === undefined) throw new Error(`the seb_epochs row "${name}" is missing; restore it or recreate the ledger`);
+        return num(rows[0].value);
+      });
+    },
+
+    revoke(cid, reason) {
+      const doing = `revoking certificate ${cid}`;
+      if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
+      // One statement revokes and notifies atomically. Revocations are never deleted, so when it conflicts the
+      // follow-up read (a fresh snapshot, after the winner committed) finds the row that won.
+      return run(doing, async (s) => {
+        const inserted = await s.query<RevocationRow>(
+          `WITH ins AS (INSERT INTO seb_revocations (cid, reason) VALUES ($1, $2) ON CONFLICT (cid) DO NOTHING RETURNING cid, reason, revoked_at)
+           SELECT reason, revoked_at, pg_notify('seb_revocations', json_build_object('cid', cid)::text) FROM ins`, [cid, reason]);
+        if (inserted[0]) return { reason: inserted[0].reason!, revokedAt: inserted[0].revoked_at!, newly: true };
+        const existing = await s.query<RevocationRow>('SELECT reason, revoked_at FROM seb_revocations WHERE cid = $1', [cid]);
+        if (!existing[0]) throw new Error(`the revocation of ${cid} vanished while it was being recorded`);
+        return { reason: existing[0].reason!, revokedAt: existing[0].revoked_at!, newly: false };
+      });
+    },
+
+    revocationStatus(cid) {
+      const doing = `reading the revocation of certificate ${cid}`;
+      if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
+      return run(doing, async (s) => statusOf((await s.query<RevocationRow>('SELECT reason, revoked_at FROM seb_revocations WHERE cid = $1', [cid]))[0]));
+    },
+
+    revocationView(cid) {
+      const doing = `reading the epochs and the revocation of certificate ${cid}`;
+      if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
+      return run(doing, async (s) => {
+        const row = (await s.query<RevocationRow & { policy: unknown; revocation: unknown }>(
+          `SELECT e.policy, e.revocation, r.reason, r.revoked_at
+           FROM (SELECT max(value) FILTER (WHERE name = 'policy') AS policy, max(value) FILTER (WHERE name = 'revocation') AS revocation FROM seb_epochs) e
+           LEFT JOIN seb_revocations r ON r.cid = $1`, [cid]))[0];
+        return { epochs: epochsOf(row), ...statusOf(row) };
+      });
+    },
+
+    appendAudit({ instanceId, kind, cid, at, body }) {
+      const doing = `appending a ${kind} record`;
+      if (kind !== 'decision' && kind !== 'outcome') return invalid(doing, `an unknown audit kind (${JSON.stringify(kind)})`);
+      if (!(at instanceof Date) || Number.isNaN(at.getTime())) return invalid(doing, 'an invalid audit time');
+      // One statement: the head row's lock hands out seq without gaps even when one instance appends concurrently.
+      return run(doing, async (s) => {
+        const rows = await s.query<{ id: unknown; seq: unknown }>(
+          `WITH head AS (INSERT INTO seb_audit_heads (instance_id, seq) VALUES ($1, 1)
+                         ON CONFLICT (instance_id) DO UPDATE SET seq = seb_audit_heads.seq + 1 RETURNING seq)
+           INSERT INTO seb_audit (instance_id, seq, kind, cid, at, body) SELECT $1, head.seq, $2, $3, $4, $5::jsonb FROM head
+           RETURNING id, seq`, [instanceId, kind, cid ?? null, at, JSON.stringify(body)]);
+        return { id: String(rows[0]!.id), seq: num(rows[0]!.seq) };
+      });
+    },
+
+    listAudit({ since, afterId, limit }) {
+      const doing = 'listing audit records';
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) return invalid(doing, `a limit outside 1-${MAX_AUDIT_PAGE} (${limit})`);
+      if (afterId !== undefined && !/^\d{1,19}$/.test(afterId)) return invalid(doing, `an afterId that is not an audit id (${JSON.stringify(afterId)})`);
+      return run(doing, async (s) => (await s.query<AuditRow>(
+        `SELECT id, instance_id, seq, kind, cid, at, body FROM seb_audit
+         WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::bigint IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+        [since ?? null, afterId ?? null, limit])).map((r): AuditRecord => ({
+        id: String(r.id), seq: num(r.seq), instanceId: r.instance_id, kind: r.kind, at: r.at, body: r.body, ...(r.cid === null ? {} : { cid: r.cid }),
+      })));
+    },
+
+    async health() {
+      const started = performance.now();
+      const result = await run('checking its health', (s) => s.query('SELECT 1'));
+      return result.ok ? { ok: true, value: { backend: backend.kind, latencyMs: performance.now() - started } } : result;
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await backend.close(timeoutMs);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// A Kubernetes API request as seb decides on it: a read, or a mutation contract (verb, the one object it
+// touches, the body as parameters), or a mutation seb refuses because it cannot express it. Reads are GET/HEAD
+// on resources and non-resource paths; GETs that open streams into pods (exec, attach, portforward, proxy) are
+// mutations; so is everything else.
+import { parse as parseYaml } from 'yaml';
+import { sebError } from '../../errors/codes.ts';
+import type { JsonValue, KubeVerb } from '../../certs/sab/types.ts';
+import type { Classification, GateRequest } from '../../pipeline/gate.ts';
+import { parseKubePath } from './path.ts';
+
+const STREAMING_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
+const VERB_BY_METHOD: Readonly<Record<string, KubeVerb>> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+export function classifyKube(req: GateRequest): Classification {
+  const unsupported = (message: string): Classification => ({ kind: 'unsupported', error: sebError('SEB_REQUEST_UNSUPPORTED', message) });
+  for (const h of Object.keys(req.headers)) {
+    if (h.startsWith('impersonate-')) return unsupported(`the ${h} header is refused: impersonation would execute under another identity than the certified one`);
+    if (h === 'x-http-method-override') return unsupported('X-HTTP-Method-Override is refused: the method seb checks must be the method executed');
+  }
+  const parsed = parseKubePath(req.url.pathname);
+  if (parsed.kind === 'invalid') return unsupported(`malformed Kubernetes API path: ${parsed.reason}`);
+  const isGet = req.method === 'GET' || req.method === 'HEAD';
+  if (parsed.kind === 'other') {
+    return isGet ? { kind: 'read' } : unsupported(`${req.method} ${req.url.pathname} is not a Kubernetes resource request; seb cannot certify it`);
+  }
+  const p = parsed.path;
+  if (isGet && !(p.subresource && STREAMING_SUBRESOURCES.has(p.subresource))) return { kind: 'read' };
+
+  const verb: KubeVerb | undefined = isGet ? 'create' : VERB_BY_METHOD[req.method]; // a streaming GET opens a session: a create
+  if (!verb) return unsupported(`method ${req.method} is not a Kubernetes API verb`);
+  const body = parseBody(req);
+  if (!body.ok) return unsupported(body.message);
+  let name = p.name;
+  if (verb === 'create' && name === undefined) {
+    const meta = (body.value as { metadata?: { name?: unknown } } | null)?.metadata;
+    if (typeof meta?.name !== 'string' || meta.name === '') return unsupported('creating an object without metadata.name (generateName) cannot be certified: the SAB certifies named objects');
+    name = meta.name;
+  }
+  if (name === undefined) return unsupported(`${verb} on a whole collection (deletecollection) cannot be certified in certificate format v1`);
+  return {
+    kind: 'mutation',
+    contract: {
+      platform: 'kube',
+      operation: verb,
+      targets: [{ group: p.group, version: p.version, resource: p.resource, ...(p.namespace !== undefined ? { namespace: p.namespace } : {}), name, ...(p.subresource !== undefined ? { subresource: p.subresource } : {}) }],
+      params: body.value,
+    },
+  };
+}
+
+function parseBody(req: GateRequest): { ok: true; value: JsonValue } | { ok: false; message: string } {
+  if (req.body.length === 0) return { ok: true, value: null };
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const text = req.body.toString('utf8');
+  try {
+    if (type === 'application/apply-patch+yaml' || type === 'application/yaml') return { ok: true, value: parseYaml(text, { uniqueKeys: true }) as JsonValue };
+    if (type === '' || type.endsWith('json')) return { ok: true, value: JSON.parse(text) as JsonValue };
+  } catch (err) {
+    return { ok: false, message: `the request body is not valid ${type || 'JSON'}: ${(err as Error).message.slice(0, 200)}` };
+  }
+  return { ok: false, message: `request bodies of type ${type || 'unknown'} are not decoded by this version of seb, so the mutation cannot be checked and is refused` };
+}
