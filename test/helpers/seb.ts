@@ -78,3 +78,43 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+export interface SebProcess {
+  readonly proxyPort: number;
+  readonly caPem: string;
+  readonly instanceId: string;
+  stop(): Promise<number | null>;
+}
+
+/** seb as a separate OS process (`seb serve --config FILE`), for tests about several processes. */
+export async function spawnSeb(overrides: ConfigOverrides = {}): Promise<SebProcess> {
+  const { spawn } = await import('node:child_process');
+  const { writeFile } = await import('node:fs/promises');
+  const { SEB_BIN } = await import('./run.ts');
+  const stateDir = await tempDir('seb-proc-');
+  const file = path.join(stateDir, 'config.json');
+  await writeFile(file, JSON.stringify(deepMerge({ stateDir, listen: { proxy: '127.0.0.1:0', endpoint: 'off', admin: 'off' } }, overrides)));
+  const child = spawn(process.execPath, [SEB_BIN, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const started = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.includes('"event":"started"'));
+      if (line) resolve(JSON.parse(line) as Record<string, unknown>);
+    });
+    child.once('exit', (code) => reject(new Error(`seb exited ${code}: ${out}`)));
+  });
+  child.stdout.resume();
+  const proxy = String(started.proxy);
+  return {
+    proxyPort: Number(proxy.slice(proxy.lastIndexOf(':') + 1)),
+    caPem: await readFile(path.join(stateDir, 'ca', 'ca.crt'), 'utf8'),
+    instanceId: String(started.instanceId),
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve(child.exitCode);
+      child.once('exit', (code) => resolve(code));
+      child.kill('SIGTERM');
+    }),
+  };
+}
