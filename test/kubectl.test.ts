@@ -1,0 +1,71 @@
+// The real kubectl through seb's forward proxy (kubeconfig proxy-url), against the Kubernetes API test server:
+// reads pass; a patch without a certificate is refused and kubectl prints seb's reason; with a staged
+// certificate it executes once; a target changed since certification is refused as drift.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestSeb, type TestSeb } from './helpers/seb.ts';
+import { KUBE_HOST, startKubeWorld, type KubeWorld } from './helpers/kube-world.ts';
+import { requireCommand } from './helpers/services.ts';
+import { run, runSeb } from './helpers/run.ts';
+
+const skipReason = requireCommand('kubectl', 'kubectl');
+
+describe.skipIf(skipReason !== undefined)('kubectl through seb', () => {
+  let world: KubeWorld;
+  let seb: TestSeb;
+  let kubeconfig: string;
+
+  beforeAll(async () => {
+    world = await startKubeWorld();
+    seb = await startTestSeb(world.sebConfig);
+    kubeconfig = path.join(world.dir, 'kubeconfig');
+    await writeFile(kubeconfig, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'seb',
+      clusters: [{ name: 'seb', cluster: { server: `https://${KUBE_HOST}`, 'proxy-url': seb.proxyUrl, 'certificate-authority-data': Buffer.from(seb.caPem).toString('base64') } }],
+      users: [{ name: 'agent', user: { token: world.kube.tokens.executor } }],
+      contexts: [{ name: 'seb', context: { cluster: 'seb', user: 'agent', namespace: 'har-demo' } }],
+    }));
+  });
+  afterAll(async () => {
+    await seb?.stop();
+    await world?.close();
+  });
+
+  const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { PATH: process.env.PATH, HOME: world.dir } });
+  const stage = async (cert: string) => {
+    const file = path.join(world.dir, `cert-${Math.random()}.txt`);
+    await writeFile(file, cert);
+    const out = await runSeb(['cert', 'stage', file, '--state-dir', seb.stateDir, '--admin-listen', seb.adminUrl.replace('http://', '')]);
+    expect(out.code, out.stderr).toBe(0);
+  };
+
+  it('reads pass', async () => {
+    const out = await kubectl('get', 'configmap', 'settings', '-o', 'jsonpath={.data.mode}');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toBe('initial');
+  });
+
+  it('a patch without a certificate is refused, and kubectl says why', async () => {
+    const out = await kubectl('patch', 'configmap', 'settings', '--type', 'merge', '-p', '{"data":{"mode":"uncertified"}}');
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toMatch(/Error from server \(Forbidden\): seb denied this request \(SEB_CERT_MISSING\)/);
+  });
+
+  it('with a staged certificate the patch executes, once', async () => {
+    await stage(await world.patchCertificate('certified'));
+    const out = await kubectl('patch', 'configmap', 'settings', '--type', 'merge', '-p', '{"data":{"mode":"certified"}}');
+    expect(out.code, out.stderr).toBe(0);
+    expect((await kubectl('get', 'configmap', 'settings', '-o', 'jsonpath={.data.mode}')).stdout).toBe('certified');
+    const again = await kubectl('patch', 'configmap', 'settings', '--type', 'merge', '-p', '{"data":{"mode":"certified"}}');
+    expect(again.stderr).toContain('SEB_CERT_MISSING');
+  });
+
+  it('a target changed after certification is refused as drift', async () => {
+    await stage(await world.patchCertificate('late'));
+    const direct = await run('kubectl', ['--server', world.kube.url, '--certificate-authority', world.caFile, '--token', world.kube.tokens.admin!, '-n', 'har-demo', 'patch', 'configmap', 'settings', '--type', 'merge', '-p', '{"data":{"mode":"changed-behind-the-sab"}}'], { env: { PATH: process.env.PATH, HOME: world.dir } });
+    expect(direct.code, direct.stderr).toBe(0);
+    const out = await kubectl('patch', 'configmap', 'settings', '--type', 'merge', '-p', '{"data":{"mode":"late"}}');
+    expect(out.stderr).toMatch(/SEB_DRIFT\).*\/data/);
+  });
+});
