@@ -4,10 +4,27 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { benchConfig, benchPassthrough } from './passthrough.ts';
+import { benchPipeline } from './pipeline.ts';
+import { createBenchDatabase } from './database.ts';
 
 const out = path.resolve(import.meta.dirname, 'results');
 await mkdir(out, { recursive: true });
 const environment = { node: process.version, platform: `${os.platform()} ${os.release()}`, cpu: os.cpus()[0]?.model, cpus: os.cpus().length, date: new Date().toISOString() };
+
+const only = process.argv[2]; // `npm run bench -- pipeline` runs one benchmark
+
+if (!only || only === 'pipeline') {
+  const db = await createBenchDatabase();
+  try {
+    const pipeline = await benchPipeline(db?.url);
+    const result = { benchmark: 'pipeline', environment, ...pipeline };
+    await writeFile(path.join(out, 'pipeline.json'), JSON.stringify(result, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    await db?.drop();
+  }
+}
+if (only && only !== 'passthrough') process.exit(0);
 
 const passthrough = await benchPassthrough();
 const result = { benchmark: 'passthrough', description: 'GET through seb (CONNECT + TLS interception + forwarding) vs direct to the same local HTTPS upstream', environment, config: benchConfig, ...passthrough };
