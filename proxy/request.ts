@@ -44,7 +44,7 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
   };
 
   const url = originFormUrl(req.url);
-  if (!url) return refuse('SEB_BAD_REQUEST', `request target "${truncate(req.url ?? '')}" is not an origin-form path starting with "/"`);
+  if (!url) return refuse('SEB_BAD_REQUEST', `request target "${truncate(req.url ?? '')}" is not a normalised origin-form path (no \".\" or \"..\" segments, no \"//\", characters percent-encoded)`);
   log.path = url.pathname;
   if (dest.via === 'connect' && !hostMatches(req.headers.host, dest)) {
     return refuse('SEB_HOST_MISMATCH', `Host header "${truncate(req.headers.host ?? '')}" does not name the CONNECT destination ${host}; send requests for another host through their own CONNECT`);
@@ -97,10 +97,13 @@ function gateFields(gate: Exclude<GateResult, { kind: 'read' }>): Record<string,
   return fields;
 }
 
-function originFormUrl(target: string | undefined): URL | undefined {
+/** The request target as a URL, only if it is already in normal form: URL parsing resolves "..", "." and
+ * re-encodes characters, and the path seb classifies must be the very path the upstream receives. */
+export function originFormUrl(target: string | undefined): URL | undefined {
   if (!target || !target.startsWith('/') || target.startsWith('//')) return undefined;
   try {
-    return new URL(target, 'http://origin.invalid');
+    const url = new URL(target, 'http://origin.invalid');
+    return url.pathname + url.search === target || url.pathname + url.search + '?' === target ? url : undefined;
   } catch {
     return undefined;
   }

@@ -9,7 +9,7 @@ import { upstreamRequestHeaders } from './headers.ts';
 import { writeRawRefusal } from './respond.ts';
 import { formatAuthority } from './routing.ts';
 import { upstreamFor } from './upstream.ts';
-import { checkGate } from './request.ts';
+import { checkGate, originFormUrl } from './request.ts';
 import { withoutCertificate } from '../pipeline/gate.ts';
 import { STATUS_CODES } from 'node:http';
 
@@ -44,8 +44,13 @@ export function relayUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Du
 
 async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer, dest: Destination, finish: (outcome: string, extra?: Record<string, unknown>) => void): Promise<void> {
   const path = req.url ?? '/';
+  const target = originFormUrl(path);
+  if (!target) {
+    writeRawRefusal(client, 'SEB_BAD_REQUEST', 'the upgrade request target is not a normalised origin-form path');
+    return finish('refused', { code: 'SEB_BAD_REQUEST' });
+  }
   // exec/attach/portforward open sessions into workloads: they pass the gate like any mutation.
-  const gate = await checkGate(ctx, dest, { host: dest.authority.host, method: req.method ?? 'GET', url: new URL(path, 'http://origin.invalid'), headers: req.headers, body: Buffer.alloc(0) });
+  const gate = await checkGate(ctx, dest, { host: dest.authority.host, method: req.method ?? 'GET', url: target, headers: req.headers, body: Buffer.alloc(0) });
   if (gate.kind === 'deny') {
     const r = gate.response;
     const lines = Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`);

@@ -45,6 +45,8 @@ describe('hostile input', () => {
     { name: 'a NUL byte in a header value', bytes: head('X-Amz-Date: 2026\x0011\r\n'), status: 400, code: 'SEB_BAD_REQUEST' },
     { name: 'a space in a header name', bytes: head('Bad Header: x\r\n'), status: 400, code: 'SEB_BAD_REQUEST' },
     { name: 'a non-HTTP request line', bytes: '\x16\x03\x01\x00\xa5garbage\r\n\r\n', status: 400, code: 'SEB_BAD_REQUEST' },
+    { name: 'a path with a ".." segment', bytes: `PATCH /api/v1/namespaces/a/../kube-system/configmaps/b HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`, status: 400, code: 'SEB_BAD_REQUEST' },
+    { name: 'a path with a "." segment', bytes: `GET /./x HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`, status: 400, code: 'SEB_BAD_REQUEST' },
     { name: 'headers over limits.maxHeaderBytes', bytes: head(`X-Big: ${'a'.repeat(8192)}\r\n`), status: 431, code: 'SEB_HEADERS_TOO_LARGE' },
   ];
 

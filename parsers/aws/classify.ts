@@ -8,6 +8,7 @@ import type { Classification, GateRequest } from '../../pipeline/gate.ts';
 import { queryProtocolParams } from './params.ts';
 import { credentialScopeOf } from './sigv4.ts';
 import { targetsOf } from './targets.ts';
+import { strictJsonBody } from '../body.ts';
 
 const READ = /^(Describe|List|Get|Head|Lookup|Search|BatchGet|Query|Scan)[A-Z]/;
 /** Named like reads, but they hand out credentials or secrets: treated as mutations. */
@@ -26,10 +27,11 @@ export function classifyAws(req: GateRequest, opts: { host: string; accountId?: 
   let params: JsonValue;
   if (target) {
     action = target.slice(target.lastIndexOf('.') + 1);
-    try {
-      params = req.body.length ? (JSON.parse(req.body.toString('utf8')) as JsonValue) : {};
-    } catch {
-      return unsupported(`the body of ${target} is not valid JSON`);
+    if (req.body.length === 0) params = {};
+    else {
+      const parsed = strictJsonBody(req.body);
+      if (!parsed.ok) return unsupported(`${target}: ${parsed.message}`);
+      params = parsed.value;
     }
   } else if (req.url.searchParams.has('Action') || contentType.startsWith('application/x-www-form-urlencoded')) {
     const parsed = queryProtocolParams(req.url.searchParams, req.body, contentType);

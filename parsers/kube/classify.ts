@@ -7,6 +7,7 @@ import { sebError } from '../../errors/codes.ts';
 import type { JsonValue, KubeVerb } from '../../certs/sab/types.ts';
 import type { Classification, GateRequest } from '../../pipeline/gate.ts';
 import { parseKubePath } from './path.ts';
+import { strictJsonBody, utf8Text } from '../body.ts';
 
 const STREAMING_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
 const VERB_BY_METHOD: Readonly<Record<string, KubeVerb>> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
@@ -51,12 +52,16 @@ export function classifyKube(req: GateRequest): Classification {
 function parseBody(req: GateRequest): { ok: true; value: JsonValue } | { ok: false; message: string } {
   if (req.body.length === 0) return { ok: true, value: null };
   const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  const text = req.body.toString('utf8');
-  try {
-    if (type === 'application/apply-patch+yaml' || type === 'application/yaml') return { ok: true, value: parseYaml(text, { uniqueKeys: true }) as JsonValue };
-    if (type === '' || type.endsWith('json')) return { ok: true, value: JSON.parse(text) as JsonValue };
-  } catch (err) {
-    return { ok: false, message: `the request body is not valid ${type || 'JSON'}: ${(err as Error).message.slice(0, 200)}` };
+  if (type === '' || type === 'application/json' || type.endsWith('-patch+json')) return strictJsonBody(req.body);
+  if (type === 'application/apply-patch+yaml' || type === 'application/yaml') {
+    const text = utf8Text(req.body);
+    if (!text.ok) return text;
+    try {
+      // YAML 1.1, as the apiserver's Go decoder reads it ("on"/"yes" are booleans there); aliases refused.
+      return { ok: true, value: parseYaml(text.text, { uniqueKeys: true, maxAliasCount: 0, version: '1.1' }) as JsonValue };
+    } catch (err) {
+      return { ok: false, message: `the request body is not valid YAML: ${(err as Error).message.slice(0, 200)}` };
+    }
   }
   return { ok: false, message: `request bodies of type ${type || 'unknown'} are not decoded by this version of seb, so the mutation cannot be checked and is refused` };
 }
