@@ -2,6 +2,7 @@
 // the Seb-Certificate header.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { Agent, request } from 'undici';
 import { decodeCertificate, explain, verifyCertificate } from '../certs/sab/index.ts';
 import type { SebConfig } from '../config/schema.ts';
 import { loadTrust, adminTokenPath } from '../runtime/local-state.ts';
@@ -60,15 +61,23 @@ async function call(config: SebConfig, method: string, path: string, body?: stri
   const token = (await readFile(adminTokenPath(config), 'utf8').catch(() => {
     throw new CliError(`cannot read the admin token at ${adminTokenPath(config)}; is seb running with this state directory?`);
   })).trim();
-  const host = config.listen.admin.replace(/^0\.0\.0\.0:/, '127.0.0.1:');
-  let res: Response;
+  const admin = config.listen.admin;
+  const socketPath = admin.startsWith('unix:') ? admin.slice('unix:'.length) : undefined;
+  const host = socketPath ? 'localhost' : admin.replace(/^0\.0\.0\.0:/, '127.0.0.1:');
+  const dispatcher = new Agent(socketPath ? { connect: { socketPath } } : {});
   try {
-    res = await fetch(`http://${host}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, ...(body !== undefined ? { body } : {}) });
+    const res = await request(`http://${host}${path}`, {
+      dispatcher, method: method as 'GET' | 'POST' | 'DELETE',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, ...(body !== undefined ? { body } : {}),
+    });
+    const text = await res.body.text();
+    const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (res.statusCode >= 300) throw new CliError(`${String(parsed.code ?? res.statusCode)}: ${String(parsed.message ?? text)}`);
+    return parsed;
   } catch (err) {
-    throw new CliError(`cannot reach seb's admin listener at ${host}: ${(err as Error).message}`);
+    if (err instanceof CliError) throw err;
+    throw new CliError(`cannot reach seb's admin listener at ${admin}: ${(err as Error).message}`);
+  } finally {
+    await dispatcher.close();
   }
-  const text = await res.text();
-  const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  if (!res.ok) throw new CliError(`${String(parsed.code ?? res.status)}: ${String(parsed.message ?? text)}`);
-  return parsed;
 }

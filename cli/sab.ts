@@ -4,6 +4,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { rootCertificates } from 'node:tls';
+import { Agent } from 'undici';
+import { kubePlatform } from '../platforms/kube/module.ts';
 import {
   digestState, newCid, newNonce, signCertificate, signingKeyFromPem, trustedKeyConfig, generateSigningKey,
   type Admitted, type CertificatePayload, type Contract, type JsonValue,
@@ -41,7 +44,10 @@ export function registerSabCommands(program: Command): void {
     .option('--paths <pointers>', 'comma-separated RFC 6901 paths of the state to certify, e.g. /spec/replicas')
     .option('--epsilon <fraction>', 'tolerated fraction of certified paths that may change (0 = none)', '0')
     .option('--waive-drift <reason>', 'certify without a drift check, stating why')
-    .option('--observe', 'read the target state through the platform adapter (needs the AWS / Kubernetes adapters)')
+    .option('--observe', 'read the target\'s current state through the platform adapter and certify --paths of it (Kubernetes)')
+    .option('--kube-server <url>', 'with --observe: the Kubernetes API server')
+    .option('--kube-ca <file>', 'with --observe: CA bundle of the API server (default: system roots)')
+    .option('--token-file <file>', 'with --observe: a bearer token allowed to read the target')
     .action(async (flags: IssueFlags) => {
       process.stdout.write((await issue(flags)) + '\n');
     });
@@ -50,14 +56,14 @@ export function registerSabCommands(program: Command): void {
 interface IssueFlags {
   key: string; contract: string; sub: string; iss: string; ttl: string; policyEpoch: string; revocationEpoch: string;
   state?: string; paths?: string; epsilon: string; waiveDrift?: string; observe?: boolean;
+  kubeServer?: string; kubeCa?: string; tokenFile?: string;
 }
 
 async function issue(flags: IssueFlags): Promise<string> {
   const key = signingKeyFromPem(await readFile(flags.key, 'utf8'));
   if (!key.ok) throw new CliError(`--key ${flags.key}: ${key.error}`);
   const contract = parseYaml(await readFile(flags.contract, 'utf8'), { uniqueKeys: true }) as Contract;
-  if (flags.observe) throw new CliError('--observe needs a platform adapter that can read targets; none is built into this version yet: pass --state FILE --paths ... or --waive-drift REASON');
-  const admitted = await admittedFrom(flags);
+  const admitted = flags.observe ? await observed(flags, contract) : await admittedFrom(flags);
   const now = Math.floor(Date.now() / 1000);
   const payload: CertificatePayload = {
     v: 1, cid: newCid(), iss: flags.iss, sub: flags.sub, contract, admitted,
@@ -79,6 +85,24 @@ async function admittedFrom(flags: IssueFlags): Promise<Admitted> {
   const epsilon = Number(flags.epsilon);
   if (!(epsilon >= 0 && epsilon < 1)) throw new CliError('--epsilon must be a fraction in [0, 1)');
   return { waived: false, state: digestState(state, flags.paths.split(',').map((p) => p.trim()).filter(Boolean)), epsilon };
+}
+
+/** The SAB reads the target now, through the same platform adapter the broker re-observes it with. */
+async function observed(flags: IssueFlags, contract: Contract): Promise<Admitted> {
+  if (flags.waiveDrift !== undefined || flags.state) throw new CliError('--observe replaces --state and --waive-drift');
+  if (!flags.paths) throw new CliError('--observe needs --paths /a,/b: the fields of the target to certify');
+  if (contract.platform !== 'kube') throw new CliError('--observe can read Kubernetes targets; this version has no AWS drift probes (use --state FILE or --waive-drift)');
+  if (!flags.kubeServer || !flags.tokenFile) throw new CliError('--observe needs --kube-server URL and --token-file FILE');
+  const ca = flags.kubeCa ? [...rootCertificates, await readFile(flags.kubeCa, 'utf8')] : [...rootCertificates];
+  const dispatcher = new Agent({ connect: { ca } });
+  const token = (await readFile(flags.tokenFile, 'utf8')).trim();
+  const origin = new URL(flags.kubeServer).origin;
+  const state = await kubePlatform({ dispatcher, upstream: origin, timeoutMs: 10_000 }).adapter.observe(contract, { headers: { authorization: `Bearer ${token}` } });
+  await dispatcher.close();
+  if (!state.ok) throw new CliError(`cannot observe the target: ${state.error.message}`);
+  const epsilon = Number(flags.epsilon);
+  if (!(epsilon >= 0 && epsilon < 1)) throw new CliError('--epsilon must be a fraction in [0, 1)');
+  return { waived: false, state: digestState(state.value, flags.paths.split(',').map((p) => p.trim()).filter(Boolean)), epsilon };
 }
 
 function int(v: string, flag: string): number {

@@ -10,6 +10,11 @@ const listenAddress = z.union([hostPort, z.literal('off')], {
   error: 'expected "host:port" (for example "127.0.0.1:7080") or "off"',
 });
 
+/** The admin listener may also be a unix socket, "unix:/absolute/path" (created with mode 0600). */
+const adminAddress = z.union([hostPort, z.literal('off'), z.string().regex(/^unix:\/[^\0]+$/)], {
+  error: 'expected "host:port", "unix:/absolute/path" or "off"',
+});
+
 /** Host patterns: "example.com", "*.example.com" (any subdomain), optionally with ":port" (default 443). */
 const hostPattern = z.string().regex(/^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/, {
   error: 'expected a host pattern such as "api.example.com", "*.example.com" or "10.0.0.1:6443"',
@@ -29,8 +34,8 @@ export const configSchema = z.strictObject({
     proxy: hostPort.default('127.0.0.1:7080'),
     /** TLS endpoint listener for clients that ignore HTTPS_PROXY (AWS_ENDPOINT_URL, kubeconfig server). */
     endpoint: listenAddress.default('127.0.0.1:7443'),
-    /** Admin listener: /healthz, /readyz, /metrics. */
-    admin: listenAddress.default('127.0.0.1:7090'),
+    /** Admin listener: /healthz, /readyz, /metrics and the local API; host:port or unix:/path. */
+    admin: adminAddress.default('127.0.0.1:7090'),
   }).prefault({}),
   intercept: z.strictObject({
     /** AWS API endpoints: TLS is terminated and each request parsed. */

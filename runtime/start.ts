@@ -1,6 +1,6 @@
 // The composition root: the only place that creates long-lived state (CA, caches, connection pools, metrics,
 // servers) and wires it together. Everything below receives what it needs as arguments.
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -143,7 +143,17 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
   return { addresses, caCertFile: paths.certFile, metrics, staging, ledger, instanceId, close };
 }
 
-function listen(server: Server, hostPort: string): Promise<string> {
+async function listen(server: Server, hostPort: string): Promise<string> {
+  if (hostPort.startsWith('unix:')) {
+    const socketPath = hostPort.slice('unix:'.length);
+    await rm(socketPath, { force: true }); // a socket left by a previous run
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => resolve());
+    });
+    await chmod(socketPath, 0o600); // the local API token is the lock; the socket's mode is the door
+    return hostPort;
+  }
   const i = hostPort.lastIndexOf(':');
   const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
   const port = Number(hostPort.slice(i + 1));

@@ -69,6 +69,19 @@ describe('development SAB and certificate staging', () => {
     expect(seb.seb.staging.size).toBe(0);
   });
 
+  it('the admin listener can be a unix socket (mode 0600), and seb cert uses it', async () => {
+    const socket = path.join(dir, 'admin.sock');
+    const viaSocket = await startTestSeb({ trust: { file: path.join(dir, 'sab', 'trust.json') }, agent: { subject: 'agent-7' }, listen: { admin: `unix:${socket}` } });
+    try {
+      expect((await stat(socket)).mode & 0o777).toBe(0o600);
+      const staged = await runSeb(['cert', 'stage', path.join(dir, 'cert.txt'), '--state-dir', viaSocket.stateDir, '--admin-listen', `unix:${socket}`]);
+      expect(staged.code, staged.stderr).toBe(0);
+      expect(viaSocket.seb.staging.size).toBe(1);
+    } finally {
+      await viaSocket.stop();
+    }
+  });
+
   it('refuses to stage bad certificates with their codes, and calls without the token', async () => {
     await writeFile(path.join(dir, 'bad.txt'), 'eyJub3QiOiJhIGNlcnQifQ');
     const bad = await runSeb(['cert', 'stage', path.join(dir, 'bad.txt'), ...admin()]);

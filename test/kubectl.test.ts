@@ -61,6 +61,30 @@ describe.skipIf(skipReason !== undefined)('kubectl through seb', () => {
     expect(again.stderr).toContain('SEB_CERT_MISSING');
   });
 
+  it('two staged certificates matching one request: refused, naming both', async () => {
+    const [a, b] = [await world.patchCertificate('twice'), await world.patchCertificate('twice')];
+    await stage(a);
+    await stage(b);
+    const out = await kubectl('patch', 'configmap', 'settings', '--type', 'merge', '-p', '{"data":{"mode":"twice"}}');
+    expect(out.stderr).toMatch(/SEB_CERT_AMBIGUOUS\): 2 staged certificates match this mutation \([0-9a-f-]{36}, [0-9a-f-]{36}\)/);
+    const list = await runSeb(['cert', 'list', '--state-dir', seb.stateDir, '--admin-listen', seb.adminUrl.replace('http://', '')]);
+    for (const c of JSON.parse(list.stdout) as Array<{ cid: string }>) await runSeb(['cert', 'withdraw', c.cid, '--state-dir', seb.stateDir, '--admin-listen', seb.adminUrl.replace('http://', '')]);
+  });
+
+  it('seb sab issue --observe certifies digests of the live state, read through the platform adapter', async () => {
+    const contract = path.join(world.dir, 'observe.yaml');
+    await writeFile(contract, JSON.stringify({ platform: 'kube', operation: 'patch', targets: [{ group: '', version: 'v1', resource: 'configmaps', namespace: 'har-demo', name: 'settings' }], params: { data: { mode: 'observed' } }, risk: 'low' }));
+    const tokenFile = path.join(world.dir, 'reader.token');
+    await writeFile(tokenFile, world.kube.tokens.agent!);
+    const keyDir = path.join(world.dir, 'observe-sab');
+    expect((await runSeb(['sab', 'keygen', '--out', keyDir])).code).toBe(0);
+    const issued = await runSeb(['sab', 'issue', '--key', path.join(keyDir, 'sab.key'), '--contract', contract, '--sub', 'system:serviceaccount:har-demo:agent', '--observe', '--paths', '/data,/metadata/labels', '--kube-server', world.kube.url, '--kube-ca', world.caFile, '--token-file', tokenFile]);
+    expect(issued.code, issued.stderr).toBe(0);
+    const { decodeCertificate } = await import('../certs/sab/index.ts');
+    const decoded = decodeCertificate(issued.stdout.trim());
+    expect(decoded.ok && decoded.value.payload.admitted).toMatchObject({ waived: false, state: { '/data': expect.stringMatching(/^sha256:/), '/metadata/labels': 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' } });
+  });
+
   it('a target changed after certification is refused as drift', async () => {
     await stage(await world.patchCertificate('late'));
     const direct = await run('kubectl', ['--server', world.kube.url, '--certificate-authority', world.caFile, '--token', world.kube.tokens.admin!, '-n', 'har-demo', 'patch', 'configmap', 'settings', '--type', 'merge', '-p', '{"data":{"mode":"changed-behind-the-sab"}}'], { env: { PATH: process.env.PATH, HOME: world.dir } });
