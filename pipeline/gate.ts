@@ -2,7 +2,7 @@
 // a mutation needs a certificate (the Seb-Certificate header, or the one staged certificate matching it), the
 // pipeline decides, and the platform renders a denial in its clients' error shape or authorises the outgoing
 // request with the minted identity. Platform-neutral: platforms plug in through `PlatformModule`.
-import type { SebError } from '../errors/codes.ts';
+import { sebError, type SebError } from '../errors/codes.ts';
 import type { Pipeline } from './run.ts';
 import type { StagingStore } from './staging.ts';
 import type { Decision, ExecutorIdentity, PlatformAdapter, PlatformName, RequestContract, StageRecord } from './types.ts';
@@ -19,7 +19,9 @@ export interface GateRequest {
 
 export type Classification =
   | { readonly kind: 'read' }
-  | { readonly kind: 'mutation'; readonly contract: RequestContract }
+  /** `body`: what to forward instead of the original bytes, when the platform re-serialised what it checked (so
+   * the upstream cannot read the body differently from seb). */
+  | { readonly kind: 'mutation'; readonly contract: RequestContract; readonly body?: Buffer }
   /** A mutation seb cannot express as a contract: refused, since no certificate could authorise it. */
   | { readonly kind: 'unsupported'; readonly error: SebError };
 
@@ -40,7 +42,7 @@ export interface PlatformModule {
 
 export type GateResult =
   | { readonly kind: 'read' }
-  | { readonly kind: 'execute'; readonly contract: RequestContract; readonly cid: string; readonly headers: Record<string, string | string[]>; readonly identity: ExecutorIdentity; readonly stages: readonly StageRecord[]; readonly staged: boolean }
+  | { readonly kind: 'execute'; readonly contract: RequestContract; readonly cid: string; readonly headers: Record<string, string | string[]>; readonly body?: Buffer; readonly identity: ExecutorIdentity; readonly stages: readonly StageRecord[]; readonly staged: boolean }
   | { readonly kind: 'deny'; readonly error: SebError; readonly response: DenialResponse; readonly cid?: string; readonly contract?: RequestContract; readonly stages: readonly StageRecord[] };
 
 export interface Gate {
@@ -49,15 +51,23 @@ export interface Gate {
 
 export const CERT_HEADER = 'seb-certificate';
 
+/** Denials after which the same certificate may succeed on a retry (its nonce was not consumed for good). */
+const TRANSIENT = new Set<SebError['code']>(['SEB_LEDGER_UNAVAILABLE', 'SEB_DRIFT_UNOBSERVABLE', 'SEB_MINT_FAILED', 'SEB_INTERNAL', 'SEB_NOT_YET_VALID']);
+
 export function createGate(deps: { platforms: Readonly<Partial<Record<PlatformName, PlatformModule>>>; pipeline: Pipeline; staging: StagingStore }): Gate {
   return {
     async check(platform, req) {
       const module = deps.platforms[platform];
       if (!module) throw new Error(`no platform module for ${platform}`); // composition error, caught as SEB_INTERNAL
-      const classification = module.classify(req);
-      if (classification.kind === 'read') return { kind: 'read' };
       const deny = (error: SebError, extra: { cid?: string; contract?: RequestContract; stages?: readonly StageRecord[] } = {}): GateResult =>
         ({ kind: 'deny', error, response: module.renderDenial(req, error), stages: extra.stages ?? [], ...(extra.cid ? { cid: extra.cid } : {}), ...(extra.contract ? { contract: extra.contract } : {}) });
+      const encoding = single(req.headers['content-encoding'])?.trim().toLowerCase();
+      if (req.body.length > 0 && encoding && encoding !== 'identity') {
+        // seb cannot read what it cannot decode; neither a read nor a mutation can be judged from opaque bytes.
+        return deny(sebError('SEB_REQUEST_UNSUPPORTED', `request bodies with Content-Encoding ${encoding} are refused: seb must read the body it lets through`));
+      }
+      const classification = module.classify(req);
+      if (classification.kind === 'read') return { kind: 'read' };
       if (classification.kind === 'unsupported') return deny(classification.error);
 
       const contract = classification.contract;
@@ -71,13 +81,15 @@ export function createGate(deps: { platforms: Readonly<Partial<Record<PlatformNa
         stagedCid = selection.staged.cid;
       }
       const decision: Decision = await deps.pipeline({ certificate, request: contract, context: req });
-      if (stagedCid) deps.staging.withdraw(stagedCid); // used, or failed at a stage it will fail again: not offered again
+      // A staged certificate is single-use: withdrawn once used or refused for good; kept after transient failures.
+      if (stagedCid && !(decision.kind === 'deny' && TRANSIENT.has(decision.error.code))) deps.staging.withdraw(stagedCid);
       if (decision.kind === 'deny') return deny(decision.error, { contract, stages: decision.stages, ...(decision.cid ? { cid: decision.cid } : {}) });
       return {
         kind: 'execute',
         contract,
         cid: decision.cert.payload.cid,
         headers: module.authorize(req, decision.identity),
+        ...(classification.body ? { body: classification.body } : {}),
         identity: decision.identity,
         stages: decision.stages,
         staged: stagedCid !== undefined,

@@ -33,7 +33,7 @@ export function handleConnect(ctx: ProxyContext, intercepted: InterceptedSockets
         return void intercept(ctx, { platform: route.platform, authority, scheme: 'https', via: 'connect' }, socket, head, intercepted, emitDecrypted)
           .catch((err: unknown) => {
             ctx.logger.error({ event: 'intercept', host: authority.host, err: String(err) }, 'interception failed');
-            socket.destroy();
+            refuse('SEB_INTERNAL', `seb could not prepare a TLS certificate for ${authority.host}; see the seb log`, formatAuthority(authority));
           });
     }
   };

@@ -9,7 +9,8 @@ import { handleConnect, type InterceptedSockets } from './connect.ts';
 import type { Destination, ProxyContext } from './context.ts';
 import { endpointDestination } from './endpoint.ts';
 import { forward } from './forward.ts';
-import { handleInterceptedRequest } from './request.ts';
+import { handleInterceptedRequest, originFormUrl } from './request.ts';
+import { withoutCertificate } from '../pipeline/gate.ts';
 import { sendRefusal, writeRawRefusal } from './respond.ts';
 import { parseAuthority } from './routing.ts';
 import { readBody } from './body.ts';
@@ -112,7 +113,7 @@ async function relayPlain(ctx: ProxyContext, req: IncomingMessage, res: ServerRe
     if (body.reason === 'too_large') sendRefusal(res, 'SEB_BODY_TOO_LARGE', `request body exceeds limits.maxBodyBytes (${ctx.config.limits.maxBodyBytes} bytes)`, { close: true });
     return;
   }
-  const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs }, req, res, { origin: url.origin, hostHeader: url.host }, body.body);
+  const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs }, req, res, { origin: url.origin, hostHeader: url.host }, body.body, withoutCertificate(req.headers));
   ctx.metrics.requests.inc({ platform: 'tunnel', host: url.host, outcome: result.kind });
   ctx.logger.info({ platform: 'tunnel', via: 'absolute', host: url.host, method: req.method, outcome: result.kind }, 'request');
   if (result.kind === 'upstream_error') sendRefusal(res, 'SEB_UPSTREAM_UNAVAILABLE', `cannot reach ${url.origin}: ${result.message}`);
@@ -125,7 +126,8 @@ export function createEndpointServer(ctx: ProxyContext, leaf: { certPem: string;
   server.on('clientError', onClientError(ctx, 'endpoint'));
   server.on('tlsClientError', (err: Error) => ctx.logger.warn({ event: 'tls', listener: 'endpoint', error: err.message }, 'TLS error'));
   const resolve = (req: IncomingMessage): ReturnType<typeof endpointDestination> => {
-    const url = new URL(req.url?.startsWith('/') && !req.url.startsWith('//') ? req.url : '/', 'https://endpoint.invalid');
+    const url = originFormUrl(req.url);
+    if (!url) return { ok: false, code: 'SEB_BAD_REQUEST', message: 'the request target is not a normalised origin-form path' };
     return endpointDestination(ctx.config.upstreams, req, url);
   };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

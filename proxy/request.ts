@@ -13,6 +13,7 @@ import { forward } from './forward.ts';
 import { sendRefusal } from './respond.ts';
 import { formatAuthority, parseAuthority } from './routing.ts';
 import { upstreamFor, type Upstream } from './upstream.ts';
+import { upstreamRequestHeaders } from './headers.ts';
 
 /** Platform-specific fields for the log line. */
 function describe(dest: Destination, req: IncomingMessage, url: URL, body: Buffer): Record<string, string> {
@@ -56,7 +57,10 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
   }
   Object.assign(log, describe(dest, req, url, body.body), { bytesIn: body.body.length });
 
-  const gate = await checkGate(ctx, dest, { host: dest.authority.host, method: req.method ?? 'GET', url, headers: req.headers, body: body.body });
+  // The gate judges exactly the headers the upstream will receive: hop-by-hop headers, and any the client names in
+  // Connection, are dropped first, so a header seen by the gate cannot vanish on the way out.
+  const sent = upstreamRequestHeaders(req.headers);
+  const gate = await checkGate(ctx, dest, { host: dest.authority.host, method: req.method ?? 'GET', url, headers: sent, body: body.body });
   if (gate.kind === 'deny') {
     res.writeHead(gate.response.status, { ...gate.response.headers, 'content-length': Buffer.byteLength(gate.response.body) });
     res.end(gate.response.body);
@@ -64,8 +68,9 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
     return finish('denied', { mutation: true, code: gate.error.code, message: gate.error.message, ...gateFields(gate) });
   }
   const upstream: Upstream = upstreamFor(ctx.config.upstreams, dest);
-  const headers = gate.kind === 'execute' ? gate.headers : withoutCertificate(req.headers);
-  const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs }, req, res, upstream, body.body, headers);
+  const headers = gate.kind === 'execute' ? gate.headers : withoutCertificate(sent);
+  const outgoingBody = gate.kind === 'execute' && gate.body ? gate.body : body.body;
+  const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs }, req, res, upstream, outgoingBody, headers);
   if (gate.kind === 'execute') await gate.identity.release?.().catch(() => undefined);
   const executed = gate.kind === 'execute' ? { mutation: true, ...gateFields(gate), principal: gate.identity.principal } : {};
   switch (result.kind) {

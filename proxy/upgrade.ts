@@ -50,7 +50,8 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
     return finish('refused', { code: 'SEB_BAD_REQUEST' });
   }
   // exec/attach/portforward open sessions into workloads: they pass the gate like any mutation.
-  const gate = await checkGate(ctx, dest, { host: dest.authority.host, method: req.method ?? 'GET', url: target, headers: req.headers, body: Buffer.alloc(0) });
+  const sent = upstreamRequestHeaders(req.headers); // judged exactly as forwarded (see request.ts)
+  const gate = await checkGate(ctx, dest, { host: dest.authority.host, method: req.method ?? 'GET', url: target, headers: sent, body: Buffer.alloc(0) });
   if (gate.kind === 'deny') {
     const r = gate.response;
     const lines = Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`);
@@ -58,7 +59,8 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
     ctx.metrics.refusals.inc({ reason: gate.error.code });
     return finish('denied', { mutation: true, code: gate.error.code, message: gate.error.message, stages: gate.stages, ...(gate.cid ? { cid: gate.cid } : {}) });
   }
-  const forwardHeaders = gate.kind === 'execute' ? gate.headers : withoutCertificate(req.headers);
+  const forwardHeaders = gate.kind === 'execute' ? gate.headers : withoutCertificate(sent);
+  if (gate.kind === 'execute') client.once('close', () => void gate.identity.release?.().catch(() => undefined));
   const upstream = upstreamFor(ctx.config.upstreams, dest);
   const url = new URL(upstream.origin);
   const secure = url.protocol === 'https:';

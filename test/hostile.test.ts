@@ -1,7 +1,7 @@
 // Hostile input on the forward listener and inside intercepted TLS: each case gets a clear 4xx or a closed
 // connection with a log line, and afterwards seb still serves normal requests.
 import { connect, type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSeb, type TestSeb } from './helpers/seb.ts';
 import { startUpstream, type Upstream } from './helpers/upstreams.ts';
@@ -106,6 +106,25 @@ describe('hostile input', () => {
     await exchange(socket, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 3000);
     expect(socket.destroyed).toBe(true);
     expect(seb.logs).toContainEqual(expect.objectContaining({ event: 'tls', outcome: 'tls_error' }));
+  });
+
+  it('a header named in Connection is judged as absent, because it is not forwarded', async () => {
+    const hitsBefore = upstreamHits;
+    const raw = await exchange(await intercepted(), `POST /?Action=TerminateInstances&InstanceId.1=i-1 HTTP/1.1\r\nHost: ${HOST}\r\nX-Amz-Target: x.DescribeInstances\r\nConnection: keep-alive, x-amz-target, close\r\nContent-Length: 0\r\n\r\n`);
+    expect(raw).toMatch(/^HTTP\/1\.1 403 /);
+    expect(raw).toContain('ec2:TerminateInstances is a mutation'); // judged as the Query request EC2 will receive
+    expect(upstreamHits).toBe(hitsBefore);
+  });
+
+  it('an endpoint-mode request target that URL parsing rejects is refused, not a crash', async () => {
+    for (const target of ['/\\[', '/\\a:99999/']) {
+      const tls = await new Promise<TLSSocket>((resolve, reject) => {
+        const s = tlsConnect({ port: seb.endpointPort, host: '127.0.0.1', ca: seb.caPem, servername: 'localhost' }, () => resolve(s));
+        s.once('error', reject);
+      });
+      const raw = await exchange(tls, `GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+      expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    }
   });
 
   it('after all of that, seb still forwards a normal request', async () => {

@@ -73,7 +73,7 @@ describe.skipIf(skipReason !== undefined)('kubectl through seb', () => {
 
   it('seb sab issue --observe certifies digests of the live state, read through the platform adapter', async () => {
     const contract = path.join(world.dir, 'observe.yaml');
-    await writeFile(contract, JSON.stringify({ platform: 'kube', operation: 'patch', targets: [{ group: '', version: 'v1', resource: 'configmaps', namespace: 'har-demo', name: 'settings' }], params: { data: { mode: 'observed' } }, risk: 'low' }));
+    await writeFile(contract, JSON.stringify({ platform: 'kube', operation: 'patch', targets: [{ group: '', version: 'v1', resource: 'configmaps', namespace: 'har-demo', name: 'settings' }], params: { body: { data: { mode: 'observed' } }, query: { fieldManager: ['kubectl-patch'] }, patchType: 'merge' }, risk: 'low' }));
     const tokenFile = path.join(world.dir, 'reader.token');
     await writeFile(tokenFile, world.kube.tokens.agent!);
     const keyDir = path.join(world.dir, 'observe-sab');

@@ -19,21 +19,37 @@ describe('Kubernetes classification', () => {
   it('mutations become contracts naming the one object, with the body as parameters', () => {
     expect(kube('PATCH', '/apis/apps/v1/namespaces/shop/deployments/web/scale', { spec: { replicas: 5 } }, { 'content-type': 'application/merge-patch+json' })).toEqual({
       kind: 'mutation',
-      contract: { platform: 'kube', operation: 'patch', targets: [{ group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'web', subresource: 'scale' }], params: { spec: { replicas: 5 } } },
+      contract: { platform: 'kube', operation: 'patch', targets: [{ group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'web', subresource: 'scale' }], params: { body: { spec: { replicas: 5 } }, patchType: 'merge' } },
     });
     const created = kube('POST', '/api/v1/namespaces/a/configmaps', { metadata: { name: 'cfg' }, data: {} });
     expect(created.kind === 'mutation' && created.contract.targets).toEqual([{ group: '', version: 'v1', resource: 'configmaps', namespace: 'a', name: 'cfg' }]);
     const ns = kube('DELETE', '/api/v1/namespaces/a');
     expect(ns.kind === 'mutation' && ns.contract.targets).toEqual([{ group: '', version: 'v1', resource: 'namespaces', name: 'a' }]);
-    const apply = kube('PATCH', '/apis/apps/v1/namespaces/a/deployments/web?fieldManager=x', 'spec:\n  paused: on\n', { 'content-type': 'application/apply-patch+yaml' });
-    expect(apply.kind === 'mutation' && apply.contract.params).toEqual({ spec: { paused: true } }); // YAML 1.1, as the apiserver reads it
+    const apply = kube('PATCH', '/apis/apps/v1/namespaces/a/deployments/web?fieldManager=x&force=true', 'spec:\n  paused: on\n', { 'content-type': 'application/apply-patch+yaml' });
+    expect(apply.kind === 'mutation' && apply.contract.params).toEqual({ body: { spec: { paused: true } }, query: { fieldManager: ['x'], force: ['true'] }, patchType: 'apply' });
+    // What is forwarded is the JSON of what was checked, so no YAML reader can see something else.
+    expect(apply.kind === 'mutation' && apply.body?.toString()).toBe('{"spec":{"paused":true}}');
   });
 
-  it('GETs that open sessions into workloads are mutations', () => {
+  it('GETs that open sessions into workloads are mutations, bound to their query (the command)', () => {
     for (const sub of ['exec', 'attach', 'portforward', 'proxy']) {
       const c = kube('GET', `/api/v1/namespaces/a/pods/p/${sub}`);
       expect(c.kind === 'mutation' && c.contract.operation, sub).toBe('create');
     }
+    const exec = kube('GET', '/api/v1/namespaces/a/pods/p/exec?command=rm&command=-rf&container=c');
+    expect(exec.kind === 'mutation' && exec.contract.params).toEqual({ query: { command: ['rm', '-rf'], container: ['c'] } });
+    const del = kube('DELETE', '/api/v1/namespaces/a/pods/p?gracePeriodSeconds=0&propagationPolicy=Orphan');
+    expect(del.kind === 'mutation' && del.contract.params).toEqual({ query: { gracePeriodSeconds: ['0'], propagationPolicy: ['Orphan'] } });
+  });
+
+  it('refuses percent-encoded paths and GETs on non-resource paths that are not discovery', () => {
+    expect(kube('GET', '/%61pi/v1/namespaces/d/pods/p/exec?command=sh').kind).toBe('unsupported');
+    expect(kube('GET', '/logs/kube-apiserver.log').kind).toBe('unsupported');
+    expect(kube('GET', '/api/v1').kind).toBe('read');
+    expect(kube('GET', '/apis/apps/v1').kind).toBe('read');
+    expect(kube('GET', '/openapi/v3/apis/apps/v1').kind).toBe('read');
+    expect(unsupported(kube('PATCH', '/api/v1/namespaces/a/configmaps/b', { data: {} }, { 'content-type': 'text/plain' }))).toContain('not decoded');
+    expect(unsupported(kube('PATCH', '/api/v1/namespaces/a/configmaps/b', { data: {} }, { 'content-type': 'application/json' }))).toContain('not a Kubernetes patch type');
   });
 
   it('refuses what it cannot express or what could execute differently than checked', () => {
@@ -56,7 +72,7 @@ const aws = (opts: { method?: string; path?: string; form?: string; target?: str
   const req: GateRequest = {
     host: opts.host ?? 'ec2.us-east-1.amazonaws.com', method: opts.method ?? 'POST', url: new URL(opts.path ?? '/', 'https://aws'),
     headers: {
-      authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20261122/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00',
+      authorization: `AWS4-HMAC-SHA256 Credential=AKID/20261122/us-east-1/${(opts.host ?? 'ec2.').split('.')[0]}/aws4_request, SignedHeaders=host, Signature=00`,
       ...(opts.form !== undefined ? { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' } : {}),
       ...(opts.target ? { 'x-amz-target': opts.target, 'content-type': 'application/x-amz-json-1.1' } : {}),
     },
@@ -92,7 +108,24 @@ describe('AWS classification', () => {
     expect(refused(aws({ form: 'Action=CreateVpc&CidrBlock=10.0.0.0%2F16' }))).toContain('does not know yet');
     expect(refused(aws({ method: 'PUT', path: '/bucket/key', host: 's3.us-east-1.amazonaws.com' }))).toContain('REST-protocol');
     expect(refused(aws({ form: 'Action=TerminateInstances&InstanceId.1=i-1', accountId: undefined }))).toContain('aws.accountId');
-    expect(refused(aws({ target: 'AmazonSSM.PutParameter', json: 'x' }).kind === 'unsupported' ? aws({ target: 'AmazonSSM.PutParameter', json: 'x' }) : aws({ target: 'AmazonSSM.PutParameter', json: 'x' }))).toContain('does not know yet');
+    const elsewhere = classifyAws({ host: 'ec2.us-west-2.amazonaws.com', method: 'POST', url: new URL('https://aws/'), headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20261122/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00', 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('Action=DeleteVpc&VpcId=vpc-1') }, { host: 'ec2.us-west-2.amazonaws.com', accountId: '1' });
+    expect(refused(elsewhere)).toContain('signed for ec2 in us-east-1 but addressed to ec2.us-west-2');
+  });
+
+  it('takes the protocol from the service, never from client hints', () => {
+    const refused = (c: ReturnType<typeof aws>) => (c.kind === 'unsupported' ? c.error.message : `not refused: ${c.kind}`);
+    // an X-Amz-Target naming a read on a Query service, with a mutating Action in the query string
+    expect(refused(aws({ path: '/?Action=TerminateInstances&InstanceId.1=i-1', target: 'x.DescribeInstances', json: {} }))).toContain('X-Amz-Target header is not allowed');
+    // a form body under a content type seb does not read
+    const hidden = classifyAws({ host: 'ec2.us-east-1.amazonaws.com', method: 'POST', url: new URL('https://aws/?Action=DescribeRegions'), headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20261122/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00', 'content-type': 'text/plain' }, body: Buffer.from('Action=TerminateInstances&InstanceId.1=i-1') }, { host: 'ec2.us-east-1.amazonaws.com', accountId: '1' });
+    expect(refused(hidden)).toContain('form-encoded');
+    const s3 = (method: string, extra: Record<string, string>, path = '/bucket/key') => classifyAws({ host: 's3.us-east-1.amazonaws.com', method, url: new URL(path, 'https://aws'), headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20261122/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00', ...extra }, body: Buffer.alloc(0) }, { host: 's3.us-east-1.amazonaws.com', accountId: '1' });
+    expect(s3('DELETE', { 'x-amz-target': 'x.GetObject' }).kind).toBe('unsupported');
+    expect(s3('PUT', {}, '/bucket/key?Action=GetX').kind).toBe('unsupported');
+    expect(s3('GET', {}).kind).toBe('read');
+    const apiGateway = classifyAws({ host: 'abc.execute-api.us-east-1.amazonaws.com', method: 'GET', url: new URL('https://aws/prod/run'), headers: {}, body: Buffer.alloc(0) }, { host: 'abc.execute-api.us-east-1.amazonaws.com', accountId: '1' });
+    expect(apiGateway.kind).toBe('unsupported'); // a GET there runs customer code
+    expect(aws({ form: 'Action=BatchGetSecretValue' }).kind).not.toBe('read');
   });
 
   it('parses Query lists and rejects malformed names', () => {

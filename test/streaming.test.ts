@@ -22,7 +22,7 @@ describe('upgrades and streaming through an intercepted host', () => {
 
   beforeAll(async () => {
     upstream = await startUpstream((req, res) => {
-      if (req.url === '/stream') {
+      if (req.url === '/api/v1/namespaces/default/pods?watch=1') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"type":"ADDED"}\n');
         releaseSecondChunk = () => res.end('{"type":"DELETED"}\n');
@@ -33,7 +33,7 @@ describe('upgrades and streaming through an intercepted host', () => {
     const wss = new WebSocketServer({ noServer: true });
     upstream.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const protocol = String(req.headers.upgrade).toLowerCase();
-      if (protocol === 'websocket' && req.url === '/echo') {
+      if (protocol === 'websocket' && req.url === '/api/v1/namespaces/default/pods/web/exec?command=sh') {
         wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
       } else if (protocol === 'spdy/3.1') {
         socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n');
@@ -57,9 +57,9 @@ describe('upgrades and streaming through an intercepted host', () => {
     await upstream.close();
   });
 
-  it('relays a WebSocket echo after the 101', async () => {
+  it('relays a WebSocket echo (kubectl exec over WebSocket, certified) after the 101', async () => {
     const agent = new HttpsProxyAgent(seb.proxyUrl);
-    const ws = new WebSocket(`wss://${KUBE_HOST}/echo`, { agent, ca: seb.caPem });
+    const ws = new WebSocket(`wss://${KUBE_HOST}/api/v1/namespaces/default/pods/web/exec?command=sh`, { agent, ca: seb.caPem, headers: { 'seb-certificate': execCertificate() } });
     await once(ws, 'open');
     const messages: string[] = [];
     ws.on('message', (data) => messages.push(String(data)));
@@ -73,6 +73,7 @@ describe('upgrades and streaming through an intercepted host', () => {
     expect(seb.logs).toContainEqual(expect.objectContaining({ msg: 'upgrade', upgrade: 'websocket', status: 101, outcome: 'upgraded', platform: 'kube' }));
   });
 
+  const execCertificate = () => sab.issue({ platform: 'kube', operation: 'create', targets: [{ group: '', version: 'v1', resource: 'pods', namespace: 'default', name: 'web', subresource: 'exec' }], params: { query: { command: ['sh'] } }, risk: 'high' });
   const execRequest = (extra = '') => `POST /api/v1/namespaces/default/pods/web/exec?command=sh HTTP/1.1\r\nHost: ${KUBE_HOST}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n${extra}\r\n`;
 
   it('refuses kubectl exec without a certificate: a Kubernetes Status 403, connection closed', async () => {
@@ -85,7 +86,7 @@ describe('upgrades and streaming through an intercepted host', () => {
   });
 
   it('relays a SPDY/3.1 upgrade (kubectl exec / port-forward) after the 101, with a certificate', async () => {
-    const cert = sab.issue({ platform: 'kube', operation: 'create', targets: [{ group: '', version: 'v1', resource: 'pods', namespace: 'default', name: 'web', subresource: 'exec' }], params: null, risk: 'high' });
+    const cert = execCertificate();
     const tls = await tlsVia(seb.proxyPort, `${KUBE_HOST}:443`, seb.caPem);
     tls.write(execRequest(`Seb-Certificate: ${cert}\r\n`));
     const res = await readResponse(tls);
@@ -99,7 +100,7 @@ describe('upgrades and streaming through an intercepted host', () => {
 
   it('relays a refused upgrade as a complete response and closes the connection', async () => {
     const tls = await tlsVia(seb.proxyPort, `${KUBE_HOST}:443`, seb.caPem);
-    const raw = await exchange(tls, `GET /nope HTTP/1.1\r\nHost: ${KUBE_HOST}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    const raw = await exchange(tls, `GET /api/v1/namespaces/default/pods?watch=1 HTTP/1.1\r\nHost: ${KUBE_HOST}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
     expect(raw).toMatch(/^HTTP\/1\.1 403 /);
     expect(raw).toMatch(/connection: close/i);
     expect(raw.endsWith('{"kind":"Status","code":403}')).toBe(true); // nothing after it: the socket closed
@@ -114,7 +115,7 @@ describe('upgrades and streaming through an intercepted host', () => {
 
   it('streams a chunked response: the first chunk arrives before the upstream finishes', async () => {
     const dispatcher = new ProxyAgent({ uri: seb.proxyUrl, requestTls: { ca: seb.caPem } });
-    const res = await request(`https://${KUBE_HOST}/stream`, { dispatcher });
+    const res = await request(`https://${KUBE_HOST}/api/v1/namespaces/default/pods?watch=1`, { dispatcher });
     expect(res.statusCode).toBe(200);
     const chunks: string[] = [];
     for await (const chunk of res.body) {

@@ -6,7 +6,8 @@ import { parse as parseYaml } from 'yaml';
 import { sebError } from '../../errors/codes.ts';
 import type { JsonValue, KubeVerb } from '../../certs/sab/types.ts';
 import type { Classification, GateRequest } from '../../pipeline/gate.ts';
-import { parseKubePath } from './path.ts';
+import { isDeepStrictEqual } from 'node:util';
+import { isDiscoveryPath, parseKubePath } from './path.ts';
 import { strictJsonBody, utf8Text } from '../body.ts';
 
 const STREAMING_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
@@ -22,7 +23,8 @@ export function classifyKube(req: GateRequest): Classification {
   if (parsed.kind === 'invalid') return unsupported(`malformed Kubernetes API path: ${parsed.reason}`);
   const isGet = req.method === 'GET' || req.method === 'HEAD';
   if (parsed.kind === 'other') {
-    return isGet ? { kind: 'read' } : unsupported(`${req.method} ${req.url.pathname} is not a Kubernetes resource request; seb cannot certify it`);
+    if (isGet && isDiscoveryPath(req.url.pathname)) return { kind: 'read' };
+    return unsupported(`${req.method} ${req.url.pathname} is not a Kubernetes resource request nor API discovery; seb cannot certify it`);
   }
   const p = parsed.path;
   if (isGet && !(p.subresource && STREAMING_SUBRESOURCES.has(p.subresource))) return { kind: 'read' };
@@ -33,35 +35,72 @@ export function classifyKube(req: GateRequest): Classification {
   if (!body.ok) return unsupported(body.message);
   let name = p.name;
   if (verb === 'create' && name === undefined) {
-    const meta = (body.value as { metadata?: { name?: unknown } } | null)?.metadata;
+    const meta = (body.value as { metadata?: { name?: unknown } } | undefined)?.metadata;
     if (typeof meta?.name !== 'string' || meta.name === '') return unsupported('creating an object without metadata.name (generateName) cannot be certified: the SAB certifies named objects');
     name = meta.name;
   }
   if (name === undefined) return unsupported(`${verb} on a whole collection (deletecollection) cannot be certified in certificate format v1`);
+  const patchType = verb === 'patch' ? PATCH_TYPES[mediaTypeOf(req)] : undefined;
+  if (verb === 'patch' && !patchType) return unsupported(`PATCH with Content-Type ${mediaTypeOf(req) || '(none)'} is not a Kubernetes patch type`);
+  // The parameters bind everything that shapes the change: the body, every query option (command=, dryRun=,
+  // fieldManager=, force=, propagationPolicy= ...) and, for a patch, how the body is applied.
+  const query = queryOf(req.url.searchParams);
+  const params: Record<string, JsonValue> = {};
+  if (body.value !== undefined) params.body = body.value;
+  if (query) params.query = query;
+  if (patchType) params.patchType = patchType;
   return {
     kind: 'mutation',
     contract: {
       platform: 'kube',
       operation: verb,
       targets: [{ group: p.group, version: p.version, resource: p.resource, ...(p.namespace !== undefined ? { namespace: p.namespace } : {}), name, ...(p.subresource !== undefined ? { subresource: p.subresource } : {}) }],
-      params: body.value,
+      params,
     },
+    ...(body.reserialised ? { body: body.reserialised } : {}),
   };
 }
 
-function parseBody(req: GateRequest): { ok: true; value: JsonValue } | { ok: false; message: string } {
-  if (req.body.length === 0) return { ok: true, value: null };
-  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+const PATCH_TYPES: Readonly<Record<string, string>> = {
+  'application/json-patch+json': 'json',
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/apply-patch+yaml': 'apply',
+  'application/apply-patch+cbor': 'apply-cbor',
+};
+
+function mediaTypeOf(req: GateRequest): string {
+  const raw = req.headers['content-type'];
+  return String(Array.isArray(raw) ? raw[0] : (raw ?? '')).split(';')[0]!.trim().toLowerCase();
+}
+
+function queryOf(params: URLSearchParams): Record<string, string[]> | undefined {
+  const keys = [...new Set(params.keys())].sort();
+  if (keys.length === 0) return undefined;
+  return Object.fromEntries(keys.map((k) => [k, params.getAll(k)]));
+}
+
+type ParsedBody = { ok: true; value: JsonValue | undefined; reserialised?: Buffer } | { ok: false; message: string };
+
+function parseBody(req: GateRequest): ParsedBody {
+  if (req.body.length === 0) return { ok: true, value: undefined };
+  const type = mediaTypeOf(req);
   if (type === '' || type === 'application/json' || type.endsWith('-patch+json')) return strictJsonBody(req.body);
   if (type === 'application/apply-patch+yaml' || type === 'application/yaml') {
     const text = utf8Text(req.body);
     if (!text.ok) return text;
+    let value: unknown;
     try {
       // YAML 1.1, as the apiserver's Go decoder reads it ("on"/"yes" are booleans there); aliases refused.
-      return { ok: true, value: parseYaml(text.text, { uniqueKeys: true, maxAliasCount: 0, version: '1.1' }) as JsonValue };
+      value = parseYaml(text.text, { uniqueKeys: true, maxAliasCount: 0, version: '1.1' });
     } catch (err) {
       return { ok: false, message: `the request body is not valid YAML: ${(err as Error).message.slice(0, 200)}` };
     }
+    // Forward the JSON of what was checked (JSON is YAML to the apiserver), so no YAML reading of the original
+    // bytes can differ from seb's; values that have no JSON form (timestamps, binary) are refused.
+    const json = JSON.stringify(value ?? null);
+    if (!isDeepStrictEqual(JSON.parse(json), value ?? null)) return { ok: false, message: 'the YAML body holds values with no JSON form (timestamps, binary ...); send them as strings' };
+    return { ok: true, value: value as JsonValue, reserialised: Buffer.from(json) };
   }
   return { ok: false, message: `request bodies of type ${type || 'unknown'} are not decoded by this version of seb, so the mutation cannot be checked and is refused` };
 }

@@ -12,14 +12,15 @@ export interface ResourcePath {
 
 export type PathParse =
   | { readonly kind: 'resource'; readonly path: ResourcePath }
-  | { readonly kind: 'other' } // discovery, /version, /openapi, /healthz ...
+  | { readonly kind: 'other' } // not under /api/VERSION/ or /apis/GROUP/VERSION/: discovery, /version, /openapi ...
   | { readonly kind: 'invalid'; readonly reason: string };
 
 const SEGMENT = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/; // DNS-1123 subdomain-ish: names, namespaces, resources
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
 export function parseKubePath(rawPath: string): PathParse {
-  if (/%2f|%5c|%2e/i.test(rawPath)) return { kind: 'invalid', reason: 'encoded "/", "\\" or "." in the path' };
+  // Kubernetes names never need escaping, and the apiserver decodes what seb would not: "/%61pi/..." is "/api/...".
+  if (rawPath.includes('%')) return { kind: 'invalid', reason: 'percent-encoding in the path' };
   if (rawPath.includes('//')) return { kind: 'invalid', reason: 'empty path segment ("//")' };
   if (rawPath.length > 1 && rawPath.endsWith('/')) return { kind: 'invalid', reason: 'trailing "/"' };
   const segments = rawPath.split('/').slice(1);
@@ -54,4 +55,11 @@ export function parseKubePath(rawPath: string): PathParse {
     kind: 'resource',
     path: { group, version, resource, ...(namespace !== undefined ? { namespace } : {}), ...(name !== undefined ? { name } : {}), ...(subresource !== undefined ? { subresource } : {}) },
   };
+}
+
+/** Non-resource paths that only describe the server; a GET on any other non-resource path is not a known read. */
+export function isDiscoveryPath(rawPath: string): boolean {
+  return /^\/(api|apis)$/.test(rawPath) || /^\/api\/v[0-9a-z]+$/.test(rawPath) || /^\/apis\/[a-z0-9.-]+(\/v[0-9a-z]+)?$/.test(rawPath)
+    || /^\/(version|healthz|livez|readyz)(\/[a-z-]+)?$/.test(rawPath) || /^\/openapi\/(v2|v3)(\/[a-z0-9./-]*)?$/.test(rawPath)
+    || rawPath === '/.well-known/openid-configuration' || rawPath === '/openid/v1/jwks';
 }

@@ -27,7 +27,8 @@ export interface KubeWorld {
 }
 
 export function patchContract(value: string): Contract {
-  return { platform: 'kube', operation: 'patch', targets: [{ group: '', version: 'v1', resource: 'configmaps', namespace: 'har-demo', name: 'settings' }], params: { data: { mode: value } }, risk: 'low' };
+  // As kubectl patch --type merge sends it: the body, its field manager and the patch type.
+  return { platform: 'kube', operation: 'patch', targets: [{ group: '', version: 'v1', resource: 'configmaps', namespace: 'har-demo', name: 'settings' }], params: { body: { data: { mode: value } }, query: { fieldManager: ['kubectl-patch'] }, patchType: 'merge' }, risk: 'low' };
 }
 
 export async function startKubeWorld(): Promise<KubeWorld> {
@@ -57,7 +58,7 @@ export async function startKubeWorld(): Promise<KubeWorld> {
 
 /** A request through seb's forward proxy, as kubectl would send it, with the executor's token (agent-credentials mode). */
 export async function viaSeb(dispatcher: Dispatcher, world: KubeWorld, method: 'GET' | 'PATCH', certificate?: string, value = 'changed'): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await request(`https://${KUBE_HOST}${CM_PATH}`, {
+  const res = await request(`https://${KUBE_HOST}${CM_PATH}${method === 'PATCH' ? '?fieldManager=kubectl-patch' : ''}`, {
     dispatcher,
     method,
     headers: {
