@@ -33,6 +33,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'list']> = [
   ['SEB_LOG_LEVEL', ['log', 'level'], 'string'],
   ['SEB_AGENT_SUBJECT', ['agent', 'subject'], 'string'],
   ['SEB_AWS_ACCOUNT_ID', ['aws', 'accountId'], 'string'],
+  ['SEB_KUBE_IDENTITY_TOKEN_FILE', ['kube', 'identityTokenFile'], 'string'],
   ['SEB_TRUST_FILE', ['trust', 'file'], 'string'],
   ['DATABASE_URL', ['ledger', 'databaseUrl'], 'string'],
   ['SEB_DATABASE_URL', ['ledger', 'databaseUrl'], 'string'], // after DATABASE_URL: the more specific name wins

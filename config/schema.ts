@@ -85,6 +85,18 @@ export const configSchema = z.strictObject({
     /** The AWS account the agent operates in: certified targets are ARNs in it. */
     accountId: z.string().regex(/^\d{12}$/, { error: 'expected a 12-digit AWS account id' }).optional(),
   }).prefault({}),
+  kube: z.strictObject({
+    /** seb's own Kubernetes identity, a bearer token file (in a pod: its ServiceAccount token). With it seb mints an
+     * executor token per mutation (TokenRequest, bound to a per-execution Secret it deletes after the call) and reads
+     * targets for drift checks. Unset: certified mutations execute with the agent's own credentials. */
+    identityTokenFile: z.string().min(1).optional(),
+    /** The executor ServiceAccount, in the target's namespace, whose tokens seb mints. */
+    executorServiceAccount: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).default('seb-executor'),
+    /** Where the executor lives for cluster-scoped targets (and their per-execution Secrets). */
+    executorNamespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('seb-system'),
+    /** Requested executor token lifetime, s (the API minimum is 600; the bound Secret's deletion ends it sooner). */
+    tokenSeconds: z.number().int().min(600).max(86_400).default(600),
+  }).prefault({}),
   agent: z.strictObject({
     /** The agent identity this sidecar serves: certificates must name it as their subject (sub). */
     subject: z.string().min(1).max(256).default('agent'),

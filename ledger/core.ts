@@ -141,6 +141,26 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
       });
     },
 
+    recordExecution({ cid, nonce, instanceId, principal, credentialId, expiresAt }) {
+      const doing = `recording the execution of certificate ${cid}`;
+      if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
+      return run(doing, async (s) => {
+        await s.query(
+          `INSERT INTO seb_executions (cid, nonce, instance_id, principal, credential_id, expires_at) VALUES ($1, $2, $3, $4, $5, to_timestamp($6))`,
+          [cid, nonce, instanceId, principal, credentialId ?? null, expiresAt]);
+      });
+    },
+
+    executionByCredential(credentialId) {
+      return run(`looking up the execution of credential ${credentialId}`, async (s) => {
+        const rows = await s.query<{ cid: string; nonce: string; instance_id: string; principal: string; credential_id: string | null; expires_at: Date }>(
+          `SELECT cid, nonce, instance_id, principal, credential_id, expires_at FROM seb_executions WHERE credential_id = $1`, [credentialId]);
+        const r = rows[0];
+        if (!r) return undefined;
+        return { cid: r.cid, nonce: r.nonce, instanceId: r.instance_id, principal: r.principal, ...(r.credential_id ? { credentialId: r.credential_id } : {}), expiresAt: r.expires_at.getTime() / 1000 };
+      });
+    },
+
     listAudit({ since, afterId, limit }) {
       const doing = 'listing audit records';
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) return invalid(doing, `a limit outside 1-${MAX_AUDIT_PAGE} (${limit})`);

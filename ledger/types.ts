@@ -68,6 +68,19 @@ export interface AuditQuery {
   readonly limit: number;
 }
 
+/** A certified mutation seb is about to execute, under the identity minted for it. */
+export interface Execution {
+  readonly cid: string;
+  readonly nonce: string;
+  readonly instanceId: string;
+  /** The executor identity, e.g. "system:serviceaccount:shop:seb-executor". */
+  readonly principal: string;
+  /** The minted credential's id, when the platform reports one (Kubernetes "JTI=..."). */
+  readonly credentialId?: string;
+  /** Seconds since the Unix epoch. */
+  readonly expiresAt: number;
+}
+
 export interface LedgerHealth {
   readonly backend: 'postgres' | 'pglite';
   readonly latencyMs: number;
@@ -90,6 +103,10 @@ export interface Ledger {
   revocationStatus(cid: string): Promise<LedgerResult<RevocationStatus>>;
   revocationView(cid: string): Promise<LedgerResult<RevocationView>>;
   appendAudit(entry: AuditEntry): Promise<LedgerResult<{ readonly id: string; readonly seq: number }>>;
+  /** Records an execution (its nonce must be reserved); written before the call goes upstream. */
+  recordExecution(execution: Execution): Promise<LedgerResult<void>>;
+  /** The execution a minted credential belongs to, for the admission webhook. */
+  executionByCredential(credentialId: string): Promise<LedgerResult<Execution | undefined>>;
   listAudit(query: AuditQuery): Promise<LedgerResult<readonly AuditRecord[]>>;
   /** One cheap round trip. */
   health(): Promise<LedgerResult<LedgerHealth>>;

@@ -5,6 +5,7 @@
 import { sebError, type SebError } from '../errors/codes.ts';
 import type { Pipeline } from './run.ts';
 import type { StagingStore } from './staging.ts';
+import type { VerifiedCertificate } from '../certs/sab/verify.ts';
 import type { Decision, ExecutorIdentity, PlatformAdapter, PlatformName, RequestContract, StageRecord } from './types.ts';
 
 /** An intercepted request as the gate sees it: already bounded and read. */
@@ -35,8 +36,9 @@ export interface PlatformModule {
   readonly platform: PlatformName;
   classify(req: GateRequest): Classification;
   readonly adapter: PlatformAdapter;
-  /** Headers for the outgoing request under the executor identity: the agent's credentials removed or replaced. */
-  authorize(req: GateRequest, identity: ExecutorIdentity): Record<string, string | string[]>;
+  /** The outgoing request under the executor identity: headers with the agent's credentials removed or replaced,
+   * and a body when the platform stamps the certified write (attestation). */
+  authorize(req: GateRequest, identity: ExecutorIdentity, cert: VerifiedCertificate): { headers: Record<string, string | string[]>; body?: Buffer };
   renderDenial(req: GateRequest, error: SebError): DenialResponse;
 }
 
@@ -84,12 +86,14 @@ export function createGate(deps: { platforms: Readonly<Partial<Record<PlatformNa
       // A staged certificate is single-use: withdrawn once used or refused for good; kept after transient failures.
       if (stagedCid && !(decision.kind === 'deny' && TRANSIENT.has(decision.error.code))) deps.staging.withdraw(stagedCid);
       if (decision.kind === 'deny') return deny(decision.error, { contract, stages: decision.stages, ...(decision.cid ? { cid: decision.cid } : {}) });
+      const outgoing = module.authorize(req, decision.identity, decision.cert);
+      const body = outgoing.body ?? classification.body;
       return {
         kind: 'execute',
         contract,
         cid: decision.cert.payload.cid,
-        headers: module.authorize(req, decision.identity),
-        ...(classification.body ? { body: classification.body } : {}),
+        headers: outgoing.headers,
+        ...(body ? { body } : {}),
         identity: decision.identity,
         stages: decision.stages,
         staged: stagedCid !== undefined,

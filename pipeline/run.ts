@@ -74,7 +74,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return deny(failed.error, cert);
     }
     if (!mint.verdict.ok) return deny(mint.verdict.error, cert); // unreachable; keeps the types honest
-    return { kind: 'allow', cert, identity: mint.verdict.value, stages };
+    const identity = mint.verdict.value;
+    // The execution is on record before anything goes upstream: an admission webhook can then tie the minted
+    // credential to this certificate, and an execution never happens that the ledger does not know of.
+    const record = await timedAsync('record', async () => {
+      const r = await deps.ledger.recordExecution({
+        cid: cert.payload.cid, nonce: cert.payload.nonce, instanceId: deps.instanceId, principal: identity.principal,
+        ...(identity.credentialId ? { credentialId: identity.credentialId } : {}), expiresAt: cert.payload.exp,
+      });
+      return r.ok ? { ok: true as const, value: undefined } : { ok: false as const, error: r.error };
+    });
+    stages.push(record.record);
+    if (!record.verdict.ok) {
+      await identity.release?.().catch(() => undefined);
+      return deny(record.verdict.error, cert);
+    }
+    return { kind: 'allow', cert, identity, stages };
   };
 }
 

@@ -22,6 +22,8 @@ export interface ExecutorIdentity {
   readonly principal: string;
   /** Seconds since the epoch. */
   readonly expiresAt: number;
+  /** The credential's own id where the platform has one (Kubernetes token JTI), recorded for admission checks. */
+  readonly credentialId?: string;
   readonly credentials: unknown;
   /** Called when the identity is not used after all (another stage denied) or after the call. */
   readonly release?: () => Promise<void>;
@@ -43,9 +45,9 @@ export interface EpochView {
 }
 
 /** The part of the ledger the pipeline uses; errors are values (SEB_LEDGER_UNAVAILABLE). */
-export type PipelineLedger = Pick<Ledger, 'revocationView' | 'reserveNonce'>;
+export type PipelineLedger = Pick<Ledger, 'revocationView' | 'reserveNonce' | 'recordExecution'>;
 
-export type StageName = 'signature' | 'contract' | 'validity' | 'policy_epoch' | 'revocation' | 'replay' | 'drift' | 'mint';
+export type StageName = 'signature' | 'contract' | 'validity' | 'policy_epoch' | 'revocation' | 'replay' | 'drift' | 'mint' | 'record';
 
 /** One stage's verdict and how long it took (ms); `note` says what an allow rested on (e.g. "drift waived"). */
 export interface StageRecord {

@@ -72,7 +72,7 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
   const outgoingBody = gate.kind === 'execute' && gate.body ? gate.body : body.body;
   const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs }, req, res, upstream, outgoingBody, headers);
   if (gate.kind === 'execute') await gate.identity.release?.().catch(() => undefined);
-  const executed = gate.kind === 'execute' ? { mutation: true, ...gateFields(gate), principal: gate.identity.principal } : {};
+  const executed = gate.kind === 'execute' ? { mutation: true, ...gateFields(gate), principal: gate.identity.principal, ...(gate.identity.credentialId ? { credentialId: gate.identity.credentialId } : {}) } : {};
   switch (result.kind) {
     case 'forwarded':
       return finish(gate.kind === 'execute' ? 'executed' : 'forwarded', { status: result.status, upstream: upstream.origin, ...executed });

@@ -43,6 +43,8 @@ export async function openLazyLedger(config: LedgerConfig, onOpenError: (message
     revocationView: (c) => call((l) => l.revocationView(c)),
     appendAudit: (e) => call((l) => l.appendAudit(e)),
     listAudit: (q) => call((l) => l.listAudit(q)),
+    recordExecution: (e) => call((l) => l.recordExecution(e)),
+    executionByCredential: (c) => call((l) => l.executionByCredential(c)),
     health: () => call((l) => l.health()),
     close: async () => {
       await opening;

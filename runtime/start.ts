@@ -73,7 +73,12 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
   );
   const platforms = {
     aws: awsPlatform({ accountId: config.aws.accountId }),
-    kube: kubePlatform({ dispatcher, upstream: config.upstreams.kube, timeoutMs: config.limits.upstreamHeadersTimeoutMs }),
+    kube: kubePlatform({
+      dispatcher, upstream: config.upstreams.kube, timeoutMs: config.limits.upstreamHeadersTimeoutMs,
+      identityTokenFile: config.kube.identityTokenFile,
+      mint: { serviceAccount: config.kube.executorServiceAccount, executorNamespace: config.kube.executorNamespace, tokenSeconds: config.kube.tokenSeconds },
+      onReleaseError: (message) => logger.error({ event: 'executor_cleanup_failed', message }, 'per-execution Secret not deleted'),
+    }),
   };
   const pipeline = createPipeline({
     trust,
@@ -115,7 +120,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
     adminServer = createAdminServer({ metrics, isReady: () => ready && !tracker.draining, localApi: { staging, token } });
     addresses.admin = await listen(adminServer, config.listen.admin);
   }
-  logger.info({ event: 'started', instanceId, ledger: ledger.where, ...addresses, caCertFile: paths.certFile, upstreams: config.upstreams, trust: trustSource, subject: config.agent.subject }, 'seb is serving');
+  logger.info({ event: 'started', instanceId, ledger: ledger.where, ...addresses, caCertFile: paths.certFile, upstreams: config.upstreams, trust: trustSource, subject: config.agent.subject, kubeExecutor: config.kube.identityTokenFile ? `TokenRequest for ${config.kube.executorServiceAccount}` : 'agent credentials (kube.identityTokenFile unset)' }, 'seb is serving');
 
   let closing: Promise<void> | undefined;
   const close = () => {

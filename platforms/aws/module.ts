@@ -34,7 +34,7 @@ export function awsPlatform(deps: { accountId: string | undefined }): PlatformMo
       observe: async () => ({ ok: false, error: sebError('SEB_DRIFT_UNOBSERVABLE', 'this version of seb has no AWS drift probes; the SAB must waive the drift check for AWS certificates') }),
       mint: async (cert) => agentIdentity('aws', cert),
     },
-    authorize: (req) => withoutCertificate(req.headers),
+    authorize: (req) => ({ headers: withoutCertificate(req.headers) }),
     renderDenial: (req, error) => awsError(req, error),
   };
 }

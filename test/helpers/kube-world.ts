@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ProxyAgent, request, type Dispatcher } from 'undici';
 import { digestState, type Contract, type JsonValue } from '../../certs/sab/index.ts';
-import { startKubeApiServer, type KubeApiServer } from '../kube-apiserver/index.ts';
+import { startKubeApiServer, type KubeApiServer, type RecordedRequest } from '../kube-apiserver/index.ts';
 import { createTestSab, type TestSab } from './sab.ts';
 import { tempDir } from './seb.ts';
 
@@ -31,11 +31,13 @@ export function patchContract(value: string): Contract {
   return { platform: 'kube', operation: 'patch', targets: [{ group: '', version: 'v1', resource: 'configmaps', namespace: 'har-demo', name: 'settings' }], params: { body: { data: { mode: value } }, query: { fieldManager: ['kubectl-patch'] }, patchType: 'merge' }, risk: 'low' };
 }
 
-export async function startKubeWorld(): Promise<KubeWorld> {
+export async function startKubeWorld(opts: { authCacheTtlMs?: number; onRequest?: (r: RecordedRequest) => void } = {}): Promise<KubeWorld> {
   let patches = 0;
   const kube = await startKubeApiServer({
+    ...(opts.authCacheTtlMs !== undefined ? { authCacheTtlMs: opts.authCacheTtlMs } : {}),
     onRequest: (r) => {
       if (r.method === 'PATCH' && r.path === CM_PATH && r.status === 200) patches++;
+      opts.onRequest?.(r);
     },
   });
   const admin = await fetchJson(kube, 'POST', '/api/v1/namespaces/har-demo/configmaps', kube.tokens.admin!, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { mode: 'initial' } });
@@ -56,13 +58,14 @@ export async function startKubeWorld(): Promise<KubeWorld> {
   };
 }
 
-/** A request through seb's forward proxy, as kubectl would send it, with the executor's token (agent-credentials mode). */
-export async function viaSeb(dispatcher: Dispatcher, world: KubeWorld, method: 'GET' | 'PATCH', certificate?: string, value = 'changed'): Promise<{ status: number; body: Record<string, unknown> }> {
+/** A request through seb's forward proxy, as kubectl would send it, with the executor's token (agent-credentials
+ * mode) unless another token is given. */
+export async function viaSeb(dispatcher: Dispatcher, world: KubeWorld, method: 'GET' | 'PATCH', certificate?: string, value = 'changed', token = world.kube.tokens.executor): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await request(`https://${KUBE_HOST}${CM_PATH}${method === 'PATCH' ? '?fieldManager=kubectl-patch' : ''}`, {
     dispatcher,
     method,
     headers: {
-      authorization: `Bearer ${world.kube.tokens.executor}`,
+      authorization: `Bearer ${token}`,
       ...(method === 'PATCH' ? { 'content-type': 'application/merge-patch+json' } : {}),
       ...(certificate ? { 'seb-certificate': certificate } : {}),
     },
@@ -75,7 +78,7 @@ export function proxyTo(proxyPort: number, sebCaPem: string, connections = 8): P
   return new ProxyAgent({ uri: `http://127.0.0.1:${proxyPort}`, requestTls: { ca: sebCaPem }, connections });
 }
 
-async function fetchJson(kube: KubeApiServer, method: string, p: string, token: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+export async function fetchJson(kube: KubeApiServer, method: string, p: string, token: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const { Agent } = await import('undici');
   const res = await request(`${kube.url}${p}`, {
     method: method as Dispatcher.HttpMethod,

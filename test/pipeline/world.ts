@@ -83,4 +83,5 @@ export function recordingAdapter(opts: { state?: () => JsonValue | Error; mint?:
 export const downLedger: PipelineLedger = {
   revocationView: async () => ({ ok: false, error: sebError('SEB_LEDGER_UNAVAILABLE', 'the ledger at postgres://db did not answer within 2000 ms (ledger.timeoutMs)') }),
   reserveNonce: async () => ({ ok: false, error: sebError('SEB_LEDGER_UNAVAILABLE', 'the ledger at postgres://db did not answer within 2000 ms (ledger.timeoutMs)') }),
+  recordExecution: async () => ({ ok: false, error: sebError('SEB_LEDGER_UNAVAILABLE', 'the ledger at postgres://db did not answer within 2000 ms (ledger.timeoutMs)') }),
 };
