@@ -12,6 +12,7 @@ import { agentEnv, formatEnv } from './agent-env.ts';
 import { registerCertCommands } from './cert.ts';
 import { CliError, registerSabCommands } from './sab.ts';
 import { registerLedgerCommands } from './ledger-commands.ts';
+import { registerKubeconfigCommand } from './kubeconfig.ts';
 import { openLedger } from '../ledger/open.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -86,6 +87,7 @@ export function buildCli(): Command {
     });
 
   registerSabCommands(program);
+  registerKubeconfigCommand(program, withConfigFlags, (flags) => configFrom(flags as ConfigFlags));
   registerLedgerCommands(program, async (flags) => {
     const config = configFrom(flags);
     const opened = await openLedger({ databaseUrl: config.ledger.databaseUrl, dir: path.join(path.resolve(config.stateDir), 'ledger'), timeoutMs: config.ledger.timeoutMs, poolSize: 1 });

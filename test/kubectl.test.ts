@@ -19,13 +19,12 @@ describe.skipIf(skipReason !== undefined)('kubectl through seb', () => {
   beforeAll(async () => {
     world = await startKubeWorld();
     seb = await startTestSeb(world.sebConfig);
+    // The agent's kubeconfig comes from `seb kubeconfig` (proxy mode); its token is the agent's own.
     kubeconfig = path.join(world.dir, 'kubeconfig');
-    await writeFile(kubeconfig, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'seb',
-      clusters: [{ name: 'seb', cluster: { server: `https://${KUBE_HOST}`, 'proxy-url': seb.proxyUrl, 'certificate-authority-data': Buffer.from(seb.caPem).toString('base64') } }],
-      users: [{ name: 'agent', user: { token: world.kube.tokens.executor } }],
-      contexts: [{ name: 'seb', context: { cluster: 'seb', user: 'agent', namespace: 'har-demo' } }],
-    }));
+    const tokenFile = path.join(world.dir, 'agent.token');
+    await writeFile(tokenFile, world.kube.tokens.executor!);
+    const made = await runSeb(['kubeconfig', '--state-dir', seb.stateDir, '--proxy-listen', seb.proxyUrl.replace('http://', ''), '--server', `https://${KUBE_HOST}`, '--namespace', 'har-demo', '--token-file', tokenFile, '--out', kubeconfig]);
+    expect(made.code, made.stderr).toBe(0);
   });
   afterAll(async () => {
     await seb?.stop();
