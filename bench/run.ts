@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { benchConfig, benchPassthrough } from './passthrough.ts';
 import { benchPipeline } from './pipeline.ts';
+import { benchKube } from './kube.ts';
 import { createBenchDatabase } from './database.ts';
 
 const out = path.resolve(import.meta.dirname, 'results');
@@ -23,6 +24,12 @@ if (!only || only === 'pipeline') {
   } finally {
     await db?.drop();
   }
+}
+if (!only || only === 'kube') {
+  const kube = await benchKube();
+  const result = { benchmark: 'kube', environment, ...kube };
+  await writeFile(path.join(out, 'kube.json'), JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 if (only && only !== 'passthrough') process.exit(0);
 
