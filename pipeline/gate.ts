@@ -22,7 +22,7 @@ export type Classification =
   | { readonly kind: 'read' }
   /** `body`: what to forward instead of the original bytes, when the platform re-serialised what it checked (so
    * the upstream cannot read the body differently from seb). */
-  | { readonly kind: 'mutation'; readonly contract: RequestContract; readonly body?: Buffer }
+  | { readonly kind: 'mutation'; readonly contract: RequestContract; readonly body?: Buffer; readonly contentType?: string }
   /** A mutation seb cannot express as a contract: refused, since no certificate could authorise it. */
   | { readonly kind: 'unsupported'; readonly error: SebError };
 
@@ -88,6 +88,8 @@ export function createGate(deps: { platforms: Readonly<Partial<Record<PlatformNa
       if (decision.kind === 'deny') return deny(decision.error, { contract, stages: decision.stages, ...(decision.cid ? { cid: decision.cid } : {}) });
       const outgoing = module.authorize(req, decision.identity, decision.cert);
       const body = outgoing.body ?? classification.body;
+      // A body the platform re-serialised (protobuf or YAML decoded to JSON) goes out with its new type.
+      if (classification.contentType && !outgoing.headers['content-type']?.includes('json')) outgoing.headers['content-type'] = classification.contentType;
       return {
         kind: 'execute',
         contract,

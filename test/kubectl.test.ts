@@ -60,6 +60,20 @@ describe.skipIf(skipReason !== undefined)('kubectl through seb', () => {
     expect(again.stderr).toContain('SEB_CERT_MISSING');
   });
 
+  it('kubectl create (a protobuf body) is decoded: refused without a certificate, executed with one', async () => {
+    const refused = await kubectl('create', 'configmap', 'made', '--from-literal=a=b');
+    expect(refused.stderr).toContain('SEB_CERT_MISSING');
+    await stage(world.sab.issue({
+      platform: 'kube', operation: 'create', targets: [{ group: '', version: 'v1', resource: 'configmaps', namespace: 'har-demo', name: 'made' }],
+      params: { body: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'made' }, data: { a: 'b' } }, query: { fieldManager: ['kubectl-create'], fieldValidation: ['Strict'] } },
+      risk: 'low',
+    }));
+    const created = await kubectl('create', 'configmap', 'made', '--from-literal=a=b');
+    expect(created.code, created.stderr).toBe(0);
+    const annotations = JSON.parse((await kubectl('get', 'configmap', 'made', '-o', 'json')).stdout).metadata.annotations as Record<string, string>;
+    expect(annotations['seb.openkedge.io/cid']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('two staged certificates matching one request: refused, naming both', async () => {
     const [a, b] = [await world.patchCertificate('twice'), await world.patchCertificate('twice')];
     await stage(a);

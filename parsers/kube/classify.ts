@@ -7,13 +7,18 @@ import { sebError } from '../../errors/codes.ts';
 import type { JsonValue, KubeVerb } from '../../certs/sab/types.ts';
 import type { Classification, GateRequest } from '../../pipeline/gate.ts';
 import { isDeepStrictEqual } from 'node:util';
-import { isDiscoveryPath, parseKubePath } from './path.ts';
+import { isDiscoveryPath, parseKubePath, type ResourcePath } from './path.ts';
 import { strictJsonBody, utf8Text } from '../body.ts';
+import { decodeProtobufBody, PROTOBUF_MEDIA_TYPE } from './protobuf.ts';
 
 const STREAMING_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
 const VERB_BY_METHOD: Readonly<Record<string, KubeVerb>> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
 
-export function classifyKube(req: GateRequest): Classification {
+/** A Classification; a mutation whose body seb re-serialised in another media type (a protobuf body forwarded as
+ * the JSON seb checked) also says the Content-Type to forward it with, replacing the client's. */
+export type KubeClassification = Classification | (Extract<Classification, { kind: 'mutation' }> & { readonly contentType?: string });
+
+export function classifyKube(req: GateRequest): KubeClassification {
   const unsupported = (message: string): Classification => ({ kind: 'unsupported', error: sebError('SEB_REQUEST_UNSUPPORTED', message) });
   for (const h of Object.keys(req.headers)) {
     if (h.startsWith('impersonate-')) return unsupported(`the ${h} header is refused: impersonation would execute under another identity than the certified one`);
@@ -31,7 +36,7 @@ export function classifyKube(req: GateRequest): Classification {
 
   const verb: KubeVerb | undefined = isGet ? 'create' : VERB_BY_METHOD[req.method]; // a streaming GET opens a session: a create
   if (!verb) return unsupported(`method ${req.method} is not a Kubernetes API verb`);
-  const body = parseBody(req);
+  const body = parseBody(req, p);
   if (!body.ok) return unsupported(body.message);
   let name = p.name;
   if (verb === 'create' && name === undefined) {
@@ -58,6 +63,7 @@ export function classifyKube(req: GateRequest): Classification {
       params,
     },
     ...(body.reserialised ? { body: body.reserialised } : {}),
+    ...(body.contentType ? { contentType: body.contentType } : {}),
   };
 }
 
@@ -80,9 +86,9 @@ function queryOf(params: URLSearchParams): Record<string, string[]> | undefined 
   return Object.fromEntries(keys.map((k) => [k, params.getAll(k)]));
 }
 
-type ParsedBody = { ok: true; value: JsonValue | undefined; reserialised?: Buffer } | { ok: false; message: string };
+type ParsedBody = { ok: true; value: JsonValue | undefined; reserialised?: Buffer; contentType?: string } | { ok: false; message: string };
 
-function parseBody(req: GateRequest): ParsedBody {
+function parseBody(req: GateRequest, target: ResourcePath): ParsedBody {
   if (req.body.length === 0) return { ok: true, value: undefined };
   const type = mediaTypeOf(req);
   if (type === '' || type === 'application/json' || type.endsWith('-patch+json')) return strictJsonBody(req.body);
@@ -101,6 +107,14 @@ function parseBody(req: GateRequest): ParsedBody {
     const json = JSON.stringify(value ?? null);
     if (!isDeepStrictEqual(JSON.parse(json), value ?? null)) return { ok: false, message: 'the YAML body holds values with no JSON form (timestamps, binary ...); send them as strings' };
     return { ok: true, value: value as JsonValue, reserialised: Buffer.from(json) };
+  }
+  if (type === PROTOBUF_MEDIA_TYPE) {
+    // Decoded into the object the apiserver would build, and forwarded as that JSON (Content-Type
+    // application/json), so what executes is what was checked. Only create and update carry objects.
+    if (req.method !== 'POST' && req.method !== 'PUT') return { ok: false, message: `a Kubernetes protobuf body on ${req.method} is not decoded by seb; only create (POST) and update (PUT) bodies are` };
+    const decoded = decodeProtobufBody(req.body, target);
+    if (!decoded.ok) return { ok: false, message: `the Kubernetes protobuf request body was not decoded: ${decoded.message}; seb cannot check it and refuses the mutation` };
+    return { ok: true, value: decoded.value, reserialised: Buffer.from(JSON.stringify(decoded.value)), contentType: 'application/json' };
   }
   return { ok: false, message: `request bodies of type ${type || 'unknown'} are not decoded by this version of seb, so the mutation cannot be checked and is refused` };
 }
