@@ -63,6 +63,12 @@ export function createStagingStore(deps: { trust: TrustStore; subject: string; n
       const matching = [...staged.values()].filter((s) => matchContract(s.cert.payload.contract, request).ok);
       if (matching.length === 1) return { kind: 'found', staged: matching[0]! };
       if (matching.length === 0) {
+        // A staged certificate for the same change on the same targets, but other parameters: say what differs.
+        const near = [...staged.values()].find((s) => s.cert.payload.contract.operation === request.operation && sameTargets(s.cert.payload.contract.targets, request.targets));
+        if (near) {
+          const why = matchContract(near.cert.payload.contract, request);
+          if (!why.ok) return { kind: 'none', error: sebError('SEB_CONTRACT_MISMATCH', `staged certificate ${near.cid} does not authorise this request: ${why.reason}; ask the SAB to certify the exact change`) };
+        }
         return { kind: 'none', error: sebError('SEB_CERT_MISSING', `this mutation (${request.platform} ${request.operation}) carries no Seb-Certificate header and matches none of the ${staged.size} staged certificates; obtain one from the SAB and send it in the header or stage it with \`seb cert stage FILE\``) };
       }
       const cids = matching.map((s) => s.cid).join(', ');
@@ -72,4 +78,9 @@ export function createStagingStore(deps: { trust: TrustStore; subject: string; n
       return staged.size;
     },
   };
+}
+
+function sameTargets(a: readonly unknown[], b: readonly unknown[]): boolean {
+  const key = (t: unknown) => JSON.stringify(t, Object.keys((t ?? {}) as object).sort());
+  return a.length === b.length && a.map(key).sort().join('\n') === b.map(key).sort().join('\n');
 }

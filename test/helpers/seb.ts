@@ -80,6 +80,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 export interface SebProcess {
+  readonly stateDir: string;
   readonly proxyPort: number;
   readonly caPem: string;
   readonly instanceId: string;
@@ -108,6 +109,7 @@ export async function spawnSeb(overrides: ConfigOverrides = {}): Promise<SebProc
   child.stdout.resume();
   const proxy = String(started.proxy);
   return {
+    stateDir,
     proxyPort: Number(proxy.slice(proxy.lastIndexOf(':') + 1)),
     caPem: await readFile(path.join(stateDir, 'ca', 'ca.crt'), 'utf8'),
     instanceId: String(started.instanceId),
