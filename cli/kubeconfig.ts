@@ -18,9 +18,10 @@ export function registerKubeconfigCommand(program: Command, withConfig: (cmd: Co
     .option('--server <url>', 'proxy mode: the API server URL the agent addresses (its host must be in intercept.kube)', 'https://kubernetes.default.svc')
     .option('--namespace <ns>', 'default namespace of the context')
     .option('--token-file <file>', 'the agent\'s read-only token file', IN_POD_TOKEN)
+    .option('--placeholder', 'give the agent seb\'s placeholder token (kube.placeholderToken) instead of a real one: it has no power at the API server; seb reads with its own identity and mints executor tokens (needs kube.identityTokenFile on seb)')
     .option('--embed-token', 'copy the token into the kubeconfig (for clients without tokenFile support, e.g. @kubernetes/client-node); a rotated token then needs a new kubeconfig')
     .option('--out <file>', 'write here instead of standard output')
-    .action(async (flags: { mode: 'proxy' | 'endpoint'; server: string; namespace?: string; tokenFile: string; embedToken?: boolean; out?: string }) => {
+    .action(async (flags: { mode: 'proxy' | 'endpoint'; server: string; namespace?: string; tokenFile: string; placeholder?: boolean; embedToken?: boolean; out?: string }) => {
       const config = configFrom(flags);
       const paths = caPaths(path.resolve(config.stateDir));
       await initCa(paths);
@@ -42,7 +43,7 @@ export function registerKubeconfigCommand(program: Command, withConfig: (cmd: Co
       const kubeconfig = {
         apiVersion: 'v1', kind: 'Config', 'current-context': 'seb',
         clusters: [{ name: 'seb', cluster }],
-        users: [{ name: 'agent', user: flags.embedToken ? { token: (await readFile(flags.tokenFile, 'utf8')).trim() } : { tokenFile: flags.tokenFile } }],
+        users: [{ name: 'agent', user: flags.placeholder ? { token: config.kube.placeholderToken } : flags.embedToken ? { token: (await readFile(flags.tokenFile, 'utf8')).trim() } : { tokenFile: flags.tokenFile } }],
         contexts: [{ name: 'seb', context: { cluster: 'seb', user: 'agent', ...(flags.namespace ? { namespace: flags.namespace } : {}) } }],
       };
       const text = stringify(kubeconfig);

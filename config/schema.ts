@@ -94,6 +94,9 @@ export const configSchema = z.strictObject({
     executorServiceAccount: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).default('seb-executor'),
     /** Where the executor lives for cluster-scoped targets (and their per-execution Secrets). */
     executorNamespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('seb-system'),
+    /** A token with no power at the API server that agents may hold instead of a real one (`seb kubeconfig
+     * --placeholder`): seb reads with its own identity for it, and mints executor tokens for certified mutations. */
+    placeholderToken: z.string().min(16).default('seb-placeholder-token-for-agents'),
     /** Requested executor token lifetime, s (the API minimum is 600; the bound Secret's deletion ends it sooner). */
     tokenSeconds: z.number().int().min(600).max(86_400).default(600),
   }).prefault({}),

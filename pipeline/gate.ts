@@ -40,10 +40,13 @@ export interface PlatformModule {
    * and a body when the platform stamps the certified write (attestation). */
   authorize(req: GateRequest, identity: ExecutorIdentity, cert: VerifiedCertificate): { headers: Record<string, string | string[]>; body?: Buffer };
   renderDenial(req: GateRequest, error: SebError): DenialResponse;
+  /** Headers for a read, when the platform replaces the agent's credential (default: forwarded as sent). */
+  authorizeRead?(req: GateRequest): Promise<Record<string, string | string[]>>;
 }
 
 export type GateResult =
-  | { readonly kind: 'read' }
+  /** `headers`: set when the platform substitutes credentials for reads (e.g. for a placeholder token). */
+  | { readonly kind: 'read'; readonly headers?: Record<string, string | string[]> }
   | { readonly kind: 'execute'; readonly contract: RequestContract; readonly cid: string; readonly headers: Record<string, string | string[]>; readonly body?: Buffer; readonly identity: ExecutorIdentity; readonly stages: readonly StageRecord[]; readonly staged: boolean }
   | { readonly kind: 'deny'; readonly error: SebError; readonly response: DenialResponse; readonly cid?: string; readonly contract?: RequestContract; readonly stages: readonly StageRecord[] };
 
@@ -69,7 +72,7 @@ export function createGate(deps: { platforms: Readonly<Partial<Record<PlatformNa
         return deny(sebError('SEB_REQUEST_UNSUPPORTED', `request bodies with Content-Encoding ${encoding} are refused: seb must read the body it lets through`));
       }
       const classification = module.classify(req);
-      if (classification.kind === 'read') return { kind: 'read' };
+      if (classification.kind === 'read') return module.authorizeRead ? { kind: 'read', headers: await module.authorizeRead(req) } : { kind: 'read' };
       if (classification.kind === 'unsupported') return deny(classification.error);
 
       const contract = classification.contract;

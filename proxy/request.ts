@@ -68,7 +68,7 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
     return finish('denied', { mutation: true, code: gate.error.code, message: gate.error.message, ...gateFields(gate) });
   }
   const upstream: Upstream = upstreamFor(ctx.config.upstreams, dest);
-  const headers = gate.kind === 'execute' ? gate.headers : withoutCertificate(sent);
+  const headers = gate.kind === 'execute' || gate.headers ? gate.headers! : withoutCertificate(sent);
   const outgoingBody = gate.kind === 'execute' && gate.body ? gate.body : body.body;
   const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs }, req, res, upstream, outgoingBody, headers);
   if (gate.kind === 'execute') await gate.identity.release?.().catch(() => undefined);

@@ -59,7 +59,7 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
     ctx.metrics.refusals.inc({ reason: gate.error.code });
     return finish('denied', { mutation: true, code: gate.error.code, message: gate.error.message, stages: gate.stages, ...(gate.cid ? { cid: gate.cid } : {}) });
   }
-  const forwardHeaders = gate.kind === 'execute' ? gate.headers : withoutCertificate(sent);
+  const forwardHeaders = gate.kind === 'execute' || gate.headers ? gate.headers! : withoutCertificate(sent);
   if (gate.kind === 'execute') client.once('close', () => void gate.identity.release?.().catch(() => undefined));
   const upstream = upstreamFor(ctx.config.upstreams, dest);
   const url = new URL(upstream.origin);

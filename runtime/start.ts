@@ -76,6 +76,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
     kube: kubePlatform({
       dispatcher, upstream: config.upstreams.kube, timeoutMs: config.limits.upstreamHeadersTimeoutMs,
       identityTokenFile: config.kube.identityTokenFile,
+      placeholderToken: config.kube.placeholderToken,
       mint: { serviceAccount: config.kube.executorServiceAccount, executorNamespace: config.kube.executorNamespace, tokenSeconds: config.kube.tokenSeconds },
       onReleaseError: (message) => logger.error({ event: 'executor_cleanup_failed', message }, 'per-execution Secret not deleted'),
     }),

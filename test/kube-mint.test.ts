@@ -61,6 +61,22 @@ describe('Kubernetes executor minting (TokenRequest bound to a per-execution Sec
     expect(execution.ok && execution.value).toMatchObject({ cid: log.cid, principal: 'system:serviceaccount:har-demo:executor' });
   });
 
+  it('an agent holding only seb\'s placeholder token: reads go out with seb\'s identity, certified writes with a minted one', async () => {
+    const placeholder = 'seb-placeholder-token-for-agents';
+    const direct = await new Agent({ connect: { ca: world.kube.caPem } }).request({ origin: world.kube.url, path: CM_PATH, method: 'GET', headers: { authorization: `Bearer ${placeholder}` } });
+    expect(direct.statusCode).toBe(401); // worthless at the API server
+    await direct.body.dump();
+    const dispatcher = proxyTo(seb.proxyPort, seb.caPem);
+    seen.length = 0;
+    const read = await viaSeb(dispatcher, world, 'GET', undefined, undefined, placeholder);
+    expect(read.status).toBe(200);
+    expect(seen.find((r) => r.method === 'GET' && r.path === CM_PATH)?.user).toBe('admin'); // seb's identity in this test
+    const write = await viaSeb(dispatcher, world, 'PATCH', await world.patchCertificate('placeholder'), 'placeholder', placeholder);
+    expect(write.status).toBe(200);
+    expect(seen.find((r) => r.method === 'PATCH' && r.path === CM_PATH)?.user).toBe('system:serviceaccount:har-demo:executor');
+    await dispatcher.close();
+  });
+
   it('a minted token works until its bound Secret is deleted, and is refused after the cache window', async () => {
     const key = generateSigningKey();
     const trust = createTrustStore([{ kid: key.kid, publicKey: key.publicKey }]);

@@ -38,6 +38,8 @@ export interface KubePlatformDeps {
   /** seb's own identity; unset: drift reads use the agent's token and mutations execute with it. */
   readonly identityTokenFile?: string | undefined;
   readonly mint?: Omit<MintConfig, 'onReleaseError'>;
+  /** The placeholder token agents may hold; reads carrying it go out with seb's identity. */
+  readonly placeholderToken?: string;
   readonly onReleaseError?: (message: string) => void;
 }
 
@@ -75,5 +77,13 @@ export function kubePlatform(deps: KubePlatformDeps): PlatformModule {
       return body ? { headers, body } : { headers };
     },
     renderDenial: (_req, error) => kubeStatus(error),
+    async authorizeRead(req) {
+      const headers = withoutCertificate(req.headers);
+      if (deps.placeholderToken && deps.identityTokenFile && headers['authorization'] === `Bearer ${deps.placeholderToken}`) {
+        const token = await api.identityToken().catch(() => undefined);
+        if (token) headers['authorization'] = `Bearer ${token}`;
+      }
+      return headers;
+    },
   };
 }
