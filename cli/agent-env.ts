@@ -4,6 +4,8 @@ export interface AgentEnvInput {
   readonly proxyListen: string;
   readonly caCertFile: string;
   readonly bundleFile: string;
+  /** The placeholder AWS credentials seb issued the agent (aws.agentAccessKeyId / agentSecretAccessKey). */
+  readonly awsAgent?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 export function agentEnv(input: AgentEnvInput): Record<string, string> {
@@ -18,12 +20,20 @@ export function agentEnv(input: AgentEnvInput): Record<string, string> {
     REQUESTS_CA_BUNDLE: input.bundleFile, // python requests
     SSL_CERT_FILE: input.bundleFile, // OpenSSL-based tools, Go on Linux
     NODE_EXTRA_CA_CERTS: input.caCertFile, // Node adds these to its built-in roots
+    ...(input.awsAgent ? { AWS_ACCESS_KEY_ID: input.awsAgent.accessKeyId, AWS_SECRET_ACCESS_KEY: input.awsAgent.secretAccessKey } : {}),
   };
 }
 
-export function formatEnv(env: Record<string, string>, format: 'sh' | 'dotenv' | 'json'): string {
+/** Variables the agent must not keep (a real session token would ride along with the placeholder keys). */
+export function agentEnvUnset(input: AgentEnvInput): string[] {
+  return input.awsAgent ? ['AWS_SESSION_TOKEN', 'AWS_PROFILE'] : [];
+}
+
+export function formatEnv(env: Record<string, string>, format: 'sh' | 'dotenv' | 'json', unset: readonly string[] = []): string {
   if (format === 'json') return JSON.stringify(env, null, 2) + '\n';
   const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
-  return Object.entries(env).map(([k, v]) => (format === 'sh' ? `export ${k}=${quote(v)}` : `${k}=${v}`)).join('\n') + '\n';
+  const lines = Object.entries(env).map(([k, v]) => (format === 'sh' ? `export ${k}=${quote(v)}` : `${k}=${v}`));
+  if (format === 'sh') lines.push(...unset.map((k) => `unset ${k}`));
+  return lines.join('\n') + '\n';
 }
 

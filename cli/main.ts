@@ -8,7 +8,7 @@ import { writeAgentBundle } from '../certs/ca/bundle.ts';
 import { loadConfig, type ConfigFlags } from '../config/load.ts';
 import type { SebConfig } from '../config/schema.ts';
 import { startSeb } from '../runtime/start.ts';
-import { agentEnv, formatEnv } from './agent-env.ts';
+import { agentEnv, agentEnvUnset, formatEnv } from './agent-env.ts';
 import { registerCertCommands } from './cert.ts';
 import { CliError, registerSabCommands } from './sab.ts';
 import { registerLedgerCommands } from './ledger-commands.ts';
@@ -83,7 +83,11 @@ export function buildCli(): Command {
       const paths = caPaths(path.resolve(config.stateDir));
       await initCa(paths);
       const bundleFile = await writeAgentBundle(paths);
-      process.stdout.write(formatEnv(agentEnv({ proxyListen: config.listen.proxy, caCertFile: paths.certFile, bundleFile }), flags.format));
+      const input = {
+        proxyListen: config.listen.proxy, caCertFile: paths.certFile, bundleFile,
+        ...(config.aws.agentAccessKeyId && config.aws.agentSecretAccessKey ? { awsAgent: { accessKeyId: config.aws.agentAccessKeyId, secretAccessKey: config.aws.agentSecretAccessKey } } : {}),
+      };
+      process.stdout.write(formatEnv(agentEnv(input), flags.format, agentEnvUnset(input)));
     });
 
   registerSabCommands(program);

@@ -84,6 +84,26 @@ export const configSchema = z.strictObject({
   aws: z.strictObject({
     /** The AWS account the agent operates in: certified targets are ARNs in it. */
     accountId: z.string().regex(/^\d{12}$/, { error: 'expected a 12-digit AWS account id' }).optional(),
+    /** Placeholder credentials seb issues to the agent (`seb agent-env` prints them). Set: every AWS request must be
+     * SigV4-signed with them (seb verifies), reads are re-signed with seb's credentials, and mutations execute
+     * only under aws.executorRoleArn. Unset: requests go upstream with the agent's own signature. */
+    agentAccessKeyId: z.string().regex(/^[A-Za-z0-9]{16,128}$/, { error: 'expected 16-128 letters and digits, like an AWS access key id' }).optional(),
+    agentSecretAccessKey: z.string().min(16, { error: 'expected at least 16 characters' }).max(128).optional(),
+    /** The role seb assumes (STS AssumeRole) for each certified mutation, scoped by a session policy to exactly
+     * the certified action and resources until the certificate expires. Unset: mutations carry the agent's own
+     * signature (adoption mode). */
+    executorRoleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/, { error: 'expected an IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME' }).optional(),
+    /** seb's own credentials, for STS AssumeRole and for re-signed reads; unset: the AWS SDK's default chain
+     * (environment, web identity / IRSA, container or instance metadata). */
+    sebAccessKeyId: z.string().regex(/^[A-Za-z0-9]{16,128}$/, { error: 'expected an AWS access key id' }).optional(),
+    sebSecretAccessKey: z.string().min(16, { error: 'expected at least 16 characters' }).max(128).optional(),
+    /** Reads go upstream with the agent's own signature: the agent credentials above are then real read-only
+     * credentials, which seb verifies and passes through instead of re-signing reads with its own. */
+    readWithAgentCredentials: z.boolean().default(false),
+  }).superRefine((v, ctx) => {
+    for (const [id, secret] of [['agentAccessKeyId', 'agentSecretAccessKey'], ['sebAccessKeyId', 'sebSecretAccessKey']] as const) {
+      if ((v[id] === undefined) !== (v[secret] === undefined)) ctx.addIssue({ code: 'custom', path: [v[id] === undefined ? id : secret], message: `${id} and ${secret} are set together or not at all` });
+    }
   }).prefault({}),
   kube: z.strictObject({
     /** seb's own Kubernetes identity, a bearer token file (in a pod: its ServiceAccount token). With it seb mints an

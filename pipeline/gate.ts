@@ -12,6 +12,8 @@ import type { Decision, ExecutorIdentity, PlatformAdapter, PlatformName, Request
 export interface GateRequest {
   /** The API host the request is for (the CONNECT target, or the endpoint resolved in endpoint mode). */
   readonly host: string;
+  /** The Host header the client sent (and, for AWS, signed); in endpoint mode it names seb itself. */
+  readonly hostHeader?: string;
   readonly method: string;
   readonly url: URL;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
@@ -34,6 +36,9 @@ export interface DenialResponse {
 
 export interface PlatformModule {
   readonly platform: PlatformName;
+  /** Refuses a request not from the agent this sidecar serves (e.g. AWS placeholder-key signatures); runs first,
+   * before any certificate is chosen, so a forged request cannot use up a staged certificate. */
+  authenticate?(req: GateRequest): SebError | undefined;
   classify(req: GateRequest): Classification;
   readonly adapter: PlatformAdapter;
   /** The outgoing request under the executor identity: headers with the agent's credentials removed or replaced,
@@ -71,6 +76,8 @@ export function createGate(deps: { platforms: Readonly<Partial<Record<PlatformNa
         // seb cannot read what it cannot decode; neither a read nor a mutation can be judged from opaque bytes.
         return deny(sebError('SEB_REQUEST_UNSUPPORTED', `request bodies with Content-Encoding ${encoding} are refused: seb must read the body it lets through`));
       }
+      const unauthenticated = module.authenticate?.(req);
+      if (unauthenticated) return deny(unauthenticated);
       const classification = module.classify(req);
       if (classification.kind === 'read') return module.authorizeRead ? { kind: 'read', headers: await module.authorizeRead(req) } : { kind: 'read' };
       if (classification.kind === 'unsupported') return deny(classification.error);

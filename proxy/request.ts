@@ -60,7 +60,7 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
   // The gate judges exactly the headers the upstream will receive: hop-by-hop headers, and any the client names in
   // Connection, are dropped first, so a header seen by the gate cannot vanish on the way out.
   const sent = upstreamRequestHeaders(req.headers);
-  const gate = await checkGate(ctx, dest, { host: dest.authority.host, method: req.method ?? 'GET', url, headers: sent, body: body.body });
+  const gate = await checkGate(ctx, dest, { host: dest.authority.host, ...(req.headers.host ? { hostHeader: req.headers.host } : {}), method: req.method ?? 'GET', url, headers: sent, body: body.body });
   if (gate.kind === 'deny') {
     res.writeHead(gate.response.status, { ...gate.response.headers, 'content-length': Buffer.byteLength(gate.response.body) });
     res.end(gate.response.body);
@@ -70,7 +70,9 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
   const upstream: Upstream = upstreamFor(ctx.config.upstreams, dest);
   const headers = gate.kind === 'execute' || gate.headers ? gate.headers! : withoutCertificate(sent);
   const outgoingBody = gate.kind === 'execute' && gate.body ? gate.body : body.body;
-  const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs }, req, res, upstream, outgoingBody, headers);
+  // A platform that re-signed the request (AWS) names the Host it signed; it must go out unchanged.
+  const signedHost = typeof headers.host === 'string' ? headers.host : undefined;
+  const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs }, req, res, signedHost ? { ...upstream, hostHeader: signedHost } : upstream, outgoingBody, headers);
   if (gate.kind === 'execute') await gate.identity.release?.().catch(() => undefined);
   const executed = gate.kind === 'execute' ? { mutation: true, ...gateFields(gate), principal: gate.identity.principal, ...(gate.identity.credentialId ? { credentialId: gate.identity.credentialId } : {}) } : {};
   switch (result.kind) {

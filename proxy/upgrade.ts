@@ -51,7 +51,7 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
   }
   // exec/attach/portforward open sessions into workloads: they pass the gate like any mutation.
   const sent = upstreamRequestHeaders(req.headers); // judged exactly as forwarded (see request.ts)
-  const gate = await checkGate(ctx, dest, { host: dest.authority.host, method: req.method ?? 'GET', url: target, headers: sent, body: Buffer.alloc(0) });
+  const gate = await checkGate(ctx, dest, { host: dest.authority.host, ...(req.headers.host ? { hostHeader: req.headers.host } : {}), method: req.method ?? 'GET', url: target, headers: sent, body: Buffer.alloc(0) });
   if (gate.kind === 'deny') {
     const r = gate.response;
     const lines = Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`);

@@ -72,7 +72,14 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
     (message) => logger.error({ event: 'ledger_unavailable', error: message }, 'the ledger cannot be opened; mutations are denied until it can'),
   );
   const platforms = {
-    aws: awsPlatform({ accountId: config.aws.accountId }),
+    aws: awsPlatform({
+      accountId: config.aws.accountId,
+      agent: config.aws.agentAccessKeyId && config.aws.agentSecretAccessKey ? { accessKeyId: config.aws.agentAccessKeyId, secretAccessKey: config.aws.agentSecretAccessKey } : undefined,
+      executorRoleArn: config.aws.executorRoleArn,
+      sebCredentials: config.aws.sebAccessKeyId && config.aws.sebSecretAccessKey ? { accessKeyId: config.aws.sebAccessKeyId, secretAccessKey: config.aws.sebSecretAccessKey } : undefined,
+      upstream: config.upstreams.aws,
+      readWithAgentCredentials: config.aws.readWithAgentCredentials,
+    }),
     kube: kubePlatform({
       dispatcher, upstream: config.upstreams.kube, timeoutMs: config.limits.upstreamHeadersTimeoutMs,
       identityTokenFile: config.kube.identityTokenFile,

@@ -78,6 +78,15 @@ describe('seb CLI', () => {
     expect(bundle.match(/BEGIN CERTIFICATE/g)!.length).toBeGreaterThan(50);
   });
 
+  it('agent-env hands out the placeholder AWS keys seb verifies, and clears any session token', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'seb-cli-'));
+    const out = await runSeb(['agent-env', '--state-dir', dir], { env: { ...process.env, SEB_AWS_AGENT_ACCESS_KEY_ID: 'AKIASEBAGENTPLACEHOLDER', SEB_AWS_AGENT_SECRET_ACCESS_KEY: 'placeholder-secret-placeholder-secret' } });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain("export AWS_ACCESS_KEY_ID='AKIASEBAGENTPLACEHOLDER'");
+    expect(out.stdout).toContain("export AWS_SECRET_ACCESS_KEY='placeholder-secret-placeholder-secret'");
+    expect(out.stdout).toMatch(/^unset AWS_SESSION_TOKEN$/m);
+  });
+
   it('exits non-zero with a message naming the field when the configuration is wrong', async () => {
     const out = await runSeb(['serve', '--admin-listen', 'everywhere', '--log-level', 'loud']);
     expect(out.code).toBe(2);
