@@ -46,10 +46,11 @@ export function request(srv: KubeApiServer, method: string, p: string, opts: { t
 
 export const FIXTURES = process.env.KUBE_APISERVER_FIXTURES ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../shared/fixtures/kube-apiserver-v1.33');
 
-/** The output kubectl printed for `command` in a recorded transcript (lines until the next blank line). */
-export function transcriptOutput(scenario: string, command: string): string {
+/** The output kubectl printed for `command` in a recorded transcript (lines until the next blank line); `occurrence` counts from 0 when the command was run several times. */
+export function transcriptOutput(scenario: string, command: string, occurrence = 0): string {
   const text = fs.readFileSync(path.join(FIXTURES, 'transcripts', `${scenario}.txt`), 'utf8');
-  const start = text.indexOf(`$ ${command}\n`);
+  let start = -1;
+  for (let i = 0; i <= occurrence; i++) start = text.indexOf(`$ ${command}\n`, start + 1);
   if (start < 0) throw new Error(`command not in transcript: ${command}`);
   const rest = text.slice(start + command.length + 3);
   return rest.slice(0, rest.indexOf('\n\n')).replace(/\n\[exit status \d+\]$/, '');

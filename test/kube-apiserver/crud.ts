@@ -8,6 +8,7 @@ import { fieldSelector, labelSelector } from './selectors.ts';
 import { toTable, wantsTable } from './table.ts';
 import { apiVersionOf, lookup, resources, type ResourceInfo } from './resources.ts';
 import { isDryRun, toScale } from './write.ts';
+import { admit, deleteOptionsForAdmission } from './admission.ts';
 import type { Ctx, ServerState, Target } from './types.ts';
 
 const gr = (i: ResourceInfo): { group: string; resource: string } => ({ group: i.group, resource: i.resource });
@@ -59,8 +60,19 @@ function deleteOptions(ctx: Ctx): Obj {
   return o;
 }
 
+/** Validating admission of a DELETE: `object` null, the stored object as `oldObject`, the DeleteOptions. */
+async function admitDelete(ctx: Ctx, t: Target, o: Obj, opts: Obj, dryRun: boolean): Promise<void> {
+  const isNamespace = t.info.group === '' && t.info.resource === 'namespaces';
+  const name: string = o.metadata.name;
+  const called = await admit(ctx, {
+    operation: 'DELETE', info: t.info, subresource: '', kind: { group: t.info.group, version: t.info.version, kind: t.info.kind }, name,
+    namespace: isNamespace ? name : o.metadata.namespace ?? '', object: null, oldObject: o, options: deleteOptionsForAdmission(ctx, opts), dryRun,
+  });
+  if (called && !getObject(ctx.state.store, t.info.group, t.info.resource, o.metadata.namespace ?? '', name)) throw new StatusError(notFound(gr(t.info), name));
+}
+
 /** Removes an object now (Background) or marks it and removes it shortly after (Foreground/Orphan, namespaces). */
-export function del(ctx: Ctx, t: Target): Obj {
+export async function del(ctx: Ctx, t: Target): Promise<Obj> {
   const s = ctx.state.store;
   const o = getObject(s, t.info.group, t.info.resource, t.namespace, t.name);
   if (!o) throw new StatusError(notFound(gr(t.info), t.name));
@@ -73,6 +85,7 @@ export function del(ctx: Ctx, t: Target): Obj {
     throw new StatusError(conflict({ group: t.info.group, resource: t.info.kind }, t.name, `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${o.metadata.resourceVersion}). The object might have been modified`));
   }
   const dry = isDryRun(ctx, opts);
+  await admitDelete(ctx, t, o, opts, dry);
   const policy = opts.propagationPolicy as string | undefined;
   if (t.info.kind === 'Namespace') {
     const marked = { ...o, metadata: { ...o.metadata, deletionTimestamp: o.metadata.deletionTimestamp ?? nowRfc3339() }, status: { ...o.status, phase: 'Terminating' } };
@@ -93,9 +106,10 @@ export function del(ctx: Ctx, t: Target): Obj {
   return success(gr(t.info), t.name, o.metadata.uid);
 }
 
-export function deleteCollection(ctx: Ctx, t: Target): Obj {
+export async function deleteCollection(ctx: Ctx, t: Target): Promise<Obj> {
   const items = selectObjects(ctx, t);
   const dry = isDryRun(ctx, deleteOptions(ctx));
+  for (const o of items) await admitDelete(ctx, t, o, deleteOptions(ctx), dry);
   const s = ctx.state.store;
   const out = dry ? items : items.map((o) => removeObject(s, t.info.group, t.info.resource, o.metadata.namespace ?? '', o.metadata.name)!);
   return { kind: `${t.info.kind}List`, apiVersion: apiVersionOf(t.info), metadata: { resourceVersion: String(s.rv) }, items: out.map(({ kind: _k, apiVersion: _a, ...rest }) => rest) };

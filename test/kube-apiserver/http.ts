@@ -11,9 +11,13 @@ import type { Ctx, Obj } from './types.ts';
 const PF_FLOWSCHEMA = 'f351273e-4eb7-489d-bb23-79d3323ba081';
 const PF_PRIORITY = '1255ca23-ec51-4de5-8786-0b18587345a9';
 
+// Long-running connect requests (exec/attach/portforward/proxy) bypass API Priority and Fairness: no flow-control
+// headers, whatever the outcome (exec-pending-pod.har).
+const LONG_RUNNING_CONNECT = /\/(pods|services|nodes)\/[^/]+\/(exec|attach|portforward|proxy)(\/|$)/;
+
 export function baseHeaders(ctx: Ctx, flowControl = true): Record<string, string> {
   const h: Record<string, string> = { 'Audit-Id': randomUUID(), 'Cache-Control': 'no-cache, private' };
-  if (flowControl) {
+  if (flowControl && !LONG_RUNNING_CONNECT.test(ctx.path)) {
     h['X-Kubernetes-Pf-Flowschema-Uid'] = PF_FLOWSCHEMA;
     h['X-Kubernetes-Pf-Prioritylevel-Uid'] = PF_PRIORITY;
   }

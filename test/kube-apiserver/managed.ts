@@ -7,12 +7,16 @@ import type { Obj } from './store.ts';
 type J = any;
 type Path = string[]; // e.g. ['f:spec', 'f:template', 'f:spec', 'f:containers', 'k:{"name":"pause"}', 'f:image']
 const isObj = (v: unknown): v is Record<string, J> => !!v && typeof v === 'object' && !Array.isArray(v);
+// Atomic in the Kubernetes schemas (LabelSelector, Service.spec.selector): owned as a whole.
+const ATOMIC = new Set(['selector', 'namespaceSelector', 'objectSelector']);
 const SKIP_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'generateName']);
 
 /** Leaf field paths of `obj` (status only when `status` is true), as FieldsV1 path elements. */
 export function leafPaths(obj: Obj, status = false): Path[] {
   const out: Path[] = [];
   const walk = (v: J, path: Path, field: string): void => {
+    if (v === null) return; // null values are not owned (e.g. template.metadata.creationTimestamp)
+    if (ATOMIC.has(field)) { out.push(path); return; }
     if (Array.isArray(v)) {
       const key = mergeKeyOf(field, v);
       if (key && v.every((i) => isObj(i) && key in i)) {
@@ -35,10 +39,10 @@ export function leafPaths(obj: Obj, status = false): Path[] {
   };
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind') continue;
-    if ((k === 'status') !== status) continue;
     if (k === 'metadata') {
-      for (const [mk, mv] of Object.entries(v as Obj)) if (!SKIP_META.has(mk)) walk(mv, ['f:metadata', `f:${mk}`], mk);
-    } else walk(v, [`f:${k}`], k);
+      // A status write owns the annotations it sets too (kube-controller-manager's deployment revision, recorded).
+      for (const [mk, mv] of Object.entries(v as Obj)) if (!SKIP_META.has(mk) && (!status || mk === 'annotations')) walk(mv, ['f:metadata', `f:${mk}`], mk);
+    } else if ((k === 'status') === status) walk(v, [`f:${k}`], k);
   }
   return out;
 }
@@ -76,7 +80,7 @@ export function toFieldsV1(paths: Path[]): Record<string, J> {
     let cur = root;
     p.forEach((el, i) => {
       cur[el] ??= {};
-      if (i < p.length - 1 && (el.startsWith('k:') || /^f:(labels|annotations|data|binaryData|matchLabels|nodeSelector|selector|rollingUpdate|limits|requests|stringData)$/.test(el))) cur[el]['.'] = {};
+      if (i < p.length - 1 && (el.startsWith('k:') || /^f:(labels|annotations|data|binaryData|matchLabels|nodeSelector|selector|rollingUpdate|limits|requests|stringData|conditions)$/.test(el))) cur[el]['.'] = {};
       cur = cur[el];
     });
   }
@@ -91,7 +95,7 @@ export function fromFieldsV1(f: Record<string, J>, prefix: Path = []): Path[] {
   return out;
 }
 
-export interface ManagedEntry { manager: string; operation: 'Update' | 'Apply'; apiVersion: string; time: string; fieldsType: 'FieldsV1'; fieldsV1: Record<string, J>; subresource?: string }
+export interface ManagedEntry { manager: string; operation: 'Update' | 'Apply'; apiVersion: string; time?: string; fieldsType: 'FieldsV1'; fieldsV1: Record<string, J>; subresource?: string }
 export const entriesOf = (o: Obj): ManagedEntry[] => (o.metadata?.managedFields ?? []) as ManagedEntry[];
 const same = (a: J, b: J): boolean => JSON.stringify(a) === JSON.stringify(b);
 
@@ -142,6 +146,12 @@ export function recordManagedFields(prev: Obj | undefined, next: Obj, manager: s
     own = { manager, operation, apiVersion, time, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(mine), ...(subresource ? { subresource } : {}) };
     entries.push(own);
   }
+  // kube-apiserver v1.33 records no time on entries written through the scale subresource (admission-review-002).
+  if (own && subresource === 'scale') delete own.time;
+  // The apiserver's order: Apply before Update, then by time (seconds; none first), manager, apiVersion, subresource.
+  const secs = (e: ManagedEntry): number => (e.time ? Date.parse(e.time) / 1000 : 0);
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  entries.sort((a, b) => cmp(a.operation, b.operation) || secs(a) - secs(b) || cmp(a.manager, b.manager) || cmp(a.apiVersion, b.apiVersion) || cmp(a.subresource ?? '', b.subresource ?? ''));
   if (entries.length) next.metadata.managedFields = entries;
   else delete next.metadata.managedFields;
 }

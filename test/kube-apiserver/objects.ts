@@ -4,13 +4,16 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { StatusError, invalid, type StatusCause } from './status.ts';
 import type { ResourceInfo } from './resources.ts';
+import { defaultWebhookConfiguration, validateWebhookConfiguration } from './webhook-config.ts';
 import type { Obj } from './store.ts';
 
 export const nowRfc3339 = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-const GENERATION_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Pod', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'Ingress', 'PodDisruptionBudget', 'NetworkPolicy']);
+const GENERATION_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Pod', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'Ingress', 'PodDisruptionBudget', 'NetworkPolicy', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
 export const hasGeneration = (kind: string): boolean => GENERATION_KINDS.has(kind);
 const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
-export const safeHash = (v: unknown, n = 10): string => [...createHash('sha256').update(JSON.stringify(v)).digest()].slice(0, n).map((b) => SAFE[b % SAFE.length]).join('');
+/** JSON with object keys sorted: equal for equal values whatever the key order (kubectl -o json sorts keys). */
+export const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+export const safeHash = (v: unknown, n = 10): string => [...createHash('sha256').update(canonical(v)).digest()].slice(0, n).map((b) => SAFE[b % SAFE.length]).join('');
 
 const META_ORDER = ['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields'];
 export function orderMetadata(o: Obj): Obj {
@@ -98,6 +101,7 @@ export function applyDefaults(kind: string, o: Obj): void {
       o.status ??= { loadBalancer: {} };
       break;
     }
+    case 'ValidatingWebhookConfiguration': defaultWebhookConfiguration(o); break;
     default: break;
   }
 }
@@ -136,13 +140,14 @@ export function validate(info: ResourceInfo, o: Obj): void {
   if (info.kind === 'Scale' && typeof o.spec?.replicas === 'number' && o.spec.replicas < 0) {
     causes.push(fieldErr('spec.replicas', `Invalid value: ${o.spec.replicas}: must be greater than or equal to 0`));
   }
+  if (info.kind === 'ValidatingWebhookConfiguration') causes.push(...validateWebhookConfiguration(o));
   if (causes.length) throw new StatusError(invalid(info.kind, info.group, name, causes));
 }
 
 /** The status kube-controller-manager writes for a Deployment (pods Pending unless `podsReady`). */
 export function deploymentStatus(d: Obj, prev: Obj | undefined, podsReady: boolean): void {
   const replicas: number = d.spec.replicas ?? 1;
-  const templateChanged = !prev || JSON.stringify(prev.spec?.template) !== JSON.stringify(d.spec.template);
+  const templateChanged = !prev || canonical(prev.spec?.template) !== canonical(d.spec.template);
   const ann = (d.metadata.annotations ??= {});
   const rev = Number(prev?.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
   ann['deployment.kubernetes.io/revision'] = String(templateChanged ? rev + 1 : Math.max(rev, 1));

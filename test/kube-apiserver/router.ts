@@ -3,13 +3,14 @@
 import { authenticate, impersonate } from './auth.ts';
 import { authorize } from './rbac.ts';
 import { serveDiscovery } from './discovery.ts';
-import { StatusError, failure, forbidden, forbiddenPath, internalError, methodNotSupported, pathNotFound } from './status.ts';
+import { StatusError, forbidden, forbiddenPath, internalError, methodNotSupported, pathNotFound } from './status.ts';
 import { checkAcceptable, sendObject, sendStatus } from './http.ts';
 import { lookup } from './resources.ts';
 import { create, patch, update } from './write.ts';
 import { del, deleteCollection, get, list, populateNamespace } from './crud.ts';
 import { watch } from './watch.ts';
 import { review, tokenRequest } from './reviews.ts';
+import { connectPod, startPod } from './exec.ts';
 import type { Ctx, Target } from './types.ts';
 
 const REVIEWS = new Set(['selfsubjectreviews', 'selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'subjectaccessreviews', 'localsubjectaccessreviews']);
@@ -46,7 +47,7 @@ function verbOf(ctx: Ctx, t: Target): string {
   }
 }
 
-function handleResource(ctx: Ctx, t: Target): void {
+async function handleResource(ctx: Ctx, t: Target): Promise<void> {
   const verb = verbOf(ctx, t);
   const u = ctx.user;
   const gr = { group: t.info.group, resource: t.info.resource };
@@ -57,29 +58,29 @@ function handleResource(ctx: Ctx, t: Target): void {
   if (!allowed.includes(verb === 'watch' ? 'watch' : verb)) throw new StatusError(methodNotSupported(gr, verb));
   if (REVIEWS.has(t.info.resource)) return sendObject(ctx, 201, review(ctx, t));
   if (t.info.resource === 'serviceaccounts' && t.subresource === 'token') return sendObject(ctx, 201, tokenRequest(ctx, t));
-  if (t.info.resource === 'pods' && ['exec', 'attach', 'portforward'].includes(t.subresource)) {
-    get(ctx, { ...t, subresource: '' });
-    throw new StatusError(failure(400, 'BadRequest', `pod ${t.name} does not have a host assigned`));
-  }
+  // RBAC saw the connect request as `get` (the WebSocket GET) or `create` (SPDY's POST) on pods/exec, as in v1.33.
+  if (t.info.resource === 'pods' && ['exec', 'attach', 'portforward'].includes(t.subresource)) return connectPod(ctx, t);
   if (t.info.resource === 'pods' && t.subresource === 'log') { get(ctx, { ...t, subresource: '' }); ctx.res.writeHead(204); ctx.res.end(); return; }
   switch (verb) {
     case 'get': return sendObject(ctx, 200, get(ctx, t));
     case 'list': return sendObject(ctx, 200, list(ctx, t));
     case 'watch': return watch(ctx, t);
     case 'create': {
-      const [code, obj] = create(ctx, t);
-      if (t.info.kind === 'Namespace' && code === 201 && !ctx.query.getAll('dryRun').includes('All')) populateNamespace(ctx.state, obj.metadata.name);
+      const [code, obj] = await create(ctx, t);
+      const stored = code === 201 && !t.subresource && !ctx.query.getAll('dryRun').includes('All');
+      if (t.info.kind === 'Namespace' && stored) populateNamespace(ctx.state, obj.metadata.name);
+      if (t.info.kind === 'Pod' && stored && ctx.state.opts.execPods) startPod(ctx.state, obj);
       return sendObject(ctx, code, obj);
     }
-    case 'update': { const [code, obj] = update(ctx, t); return sendObject(ctx, code, obj); }
-    case 'patch': { const [code, obj] = patch(ctx, t); return sendObject(ctx, code, obj); }
-    case 'delete': return sendObject(ctx, 200, del(ctx, t));
-    case 'deletecollection': return sendObject(ctx, 200, deleteCollection(ctx, t));
+    case 'update': { const [code, obj] = await update(ctx, t); return sendObject(ctx, code, obj); }
+    case 'patch': { const [code, obj] = await patch(ctx, t); return sendObject(ctx, code, obj); }
+    case 'delete': return sendObject(ctx, 200, await del(ctx, t));
+    case 'deletecollection': return sendObject(ctx, 200, await deleteCollection(ctx, t));
     default: throw new StatusError(methodNotSupported(gr, verb));
   }
 }
 
-export function route(ctx: Ctx): void {
+export async function route(ctx: Ctx): Promise<void> {
   try {
     ctx.authenticatedUser = authenticate(ctx.state, ctx.req);
     ctx.user = impersonate(ctx.state, ctx.req, ctx.authenticatedUser);
@@ -92,7 +93,7 @@ export function route(ctx: Ctx): void {
       if ((ctx.method === 'GET' || ctx.method === 'HEAD') && serveDiscovery(ctx)) return;
       throw new StatusError(pathNotFound());
     }
-    handleResource(ctx, t);
+    await handleResource(ctx, t);
   } catch (e) {
     if (ctx.res.headersSent) { ctx.res.end(); return; }
     if (e instanceof StatusError) sendStatus(ctx, e.status);

@@ -1,9 +1,11 @@
 // startKubeApiServer: an in-process HTTPS (HTTP/1.1) Kubernetes API server, faithful to the recorded
 // kube-apiserver v1.33, for tests that drive it with the real kubectl and @kubernetes/client-node.
 import fs from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { generateServingCert } from './cert.ts';
 import { generateSigningKeys } from './token.ts';
 import { createStore, getObject, putObject, type Obj, type Store } from './store.ts';
@@ -66,7 +68,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     [tokens.alice!, { username: 'alice', uid: 'alice-uid', groups: ['developers', 'system:authenticated'] }],
   ]);
   const state: ServerState = {
-    store: createStore(), opts: { ...opts, namespace, authCacheTtlMs: opts.authCacheTtlMs ?? 10_000, podsReady: opts.podsReady ?? false },
+    store: createStore(), opts: { ...opts, namespace, authCacheTtlMs: opts.authCacheTtlMs ?? 10_000, podsReady: opts.podsReady ?? false, execPods: opts.execPods ?? false },
     staticTokens, ...keys, caPem: cert.caPem, authCache: new Map(), closers: new Set(),
     issuer: 'https://kubernetes.default.svc', apiAudiences: ['https://kubernetes.default.svc'],
   };
@@ -77,17 +79,28 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
   state.store.compactedRv = state.store.rv;
   for (const sa of ['agent', 'executor', ...(opts.executors ?? [])]) tokens[sa] = issueToken(state, namespace, sa, { expirationSeconds: 3600 }).token;
 
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, upgrade?: { socket: Duplex; head: Buffer; detach: () => void }): void => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const ctx: Ctx = { state, req, res, method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, user: ANONYMOUS, authenticatedUser: ANONYMOUS, warnings: [] };
+    const report = (status: number): void => opts.onRequest?.({ method: ctx.method, path: ctx.path, query: url.search, user: ctx.user.username, status, contentType: String(req.headers['content-type'] ?? ''), body: ctx.body.toString('utf8') });
+    if (upgrade) ctx.upgrade = { socket: upgrade.socket, head: upgrade.head, upgraded: () => { upgrade.detach(); report(101); } };
+    if (opts.onRequest) res.once('finish', () => report(res.statusCode));
+    void route(ctx);
+  };
   const server = https.createServer({ cert: cert.certPem, key: cert.keyPem, ALPNProtocols: ['http/1.1'] }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'https://localhost');
-      const ctx: Ctx = { state, req, res, method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: Buffer.concat(chunks), user: ANONYMOUS, authenticatedUser: ANONYMOUS, warnings: [] };
-      route(ctx);
-      if (opts.onRequest) {
-        res.once('finish', () => opts.onRequest?.({ method: ctx.method, path: ctx.path, query: url.search, user: ctx.user.username, status: res.statusCode, contentType: String(req.headers['content-type'] ?? ''), body: ctx.body.toString('utf8') }));
-      }
-    });
+    req.on('end', () => handle(req, res, Buffer.concat(chunks)));
+  });
+  // Upgrade requests (exec/attach: WebSocket, SPDY/3.1) get a normal HTTP response written on the raw socket unless
+  // the exec handler takes the connection over.
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false; // the socket is not handed back to the HTTP parser: say so (Connection: close)
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => { res.detachSocket(socket as Socket); socket.end(); });
+    handle(req, res, Buffer.alloc(0), { socket, head, detach: () => res.detachSocket(socket as Socket) });
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve) => server.listen(0, opts.host ?? '127.0.0.1', resolve));

@@ -1,6 +1,6 @@
 // metav1.Status bodies, worded exactly as kube-apiserver v1.33 words them (see errors-and-conflicts.har,
 // rbac-authn.har, patch.har, token-request.har, discovery.har).
-export interface StatusCause { reason: string; message: string; field?: string }
+export interface StatusCause { reason?: string; message: string; field?: string }
 export interface StatusDetails { name?: string; group?: string; kind?: string; uid?: string; causes?: StatusCause[]; retryAfterSeconds?: number }
 export interface KubeStatus {
   kind: 'Status'; apiVersion: 'v1'; metadata: Record<string, never>; status: 'Failure' | 'Success';
@@ -69,7 +69,7 @@ export const notAcceptable = (): KubeStatus =>
   failure(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf');
 export const expired = (message: string): KubeStatus => failure(410, 'Expired', message);
 export const internalError = (message: string): KubeStatus =>
-  failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ reason: '', message }] });
+  failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] });
 
 export function success(gr: GR, name: string, uid: string): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { ...grDetails(gr, name), uid } };

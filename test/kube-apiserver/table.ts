@@ -53,7 +53,7 @@ function cells(resource: string, o: Obj): unknown[] {
   switch (resource) {
     case 'deployments': return [m.name, `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`, o.status?.updatedReplicas ?? 0, o.status?.availableReplicas ?? 0, age, containers.map((c) => c.name).join(','), containers.map((c) => c.image).join(','), selectorString(o.spec?.selector)];
     case 'replicasets': return [m.name, o.spec?.replicas ?? 0, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, age, containers.map((c) => c.name).join(','), containers.map((c) => c.image).join(','), selectorString(o.spec?.selector)];
-    case 'pods': return [m.name, `0/${containers.length}`, o.status?.phase ?? 'Pending', '0', age, o.status?.podIP ?? '<none>', o.spec?.nodeName || '<none>', '<none>', '<none>'];
+    case 'pods': return [m.name, `${((o.status?.containerStatuses ?? []) as Obj[]).filter((c) => c.ready).length}/${containers.length}`, o.status?.phase ?? 'Pending', '0', age, o.status?.podIP ?? '<none>', o.spec?.nodeName || '<none>', '<none>', '<none>'];
     case 'configmaps': return [m.name, Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length, age];
     case 'namespaces': return [m.name, o.status?.phase ?? 'Active', age];
     case 'secrets': return [m.name, o.type ?? 'Opaque', Object.keys(o.data ?? {}).length, age];

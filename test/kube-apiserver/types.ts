@@ -1,5 +1,6 @@
 // Shared types of the Kubernetes API test server.
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { KeyObject } from 'node:crypto';
 import type { ResourceInfo } from './resources.ts';
 import type { Obj, Store } from './store.ts';
@@ -15,6 +16,13 @@ export interface KubeApiServerOptions {
   authCacheTtlMs?: number;
   /** Deployment pods become ready (status.readyReplicas/availableReplicas = replicas). Default false: like the recording (no kubelet), pods stay Pending. */
   podsReady?: boolean;
+  /** Pods are treated as running (bound to a node, status Running) and `exec` over WebSocket runs a tiny built-in command
+   * set (echo, cat, true, false, sh -c 'exit N'). Default false: like the recording (no kubelet), exec/attach get 400
+   * "pod NAME does not have a host assigned". */
+  execPods?: boolean;
+  /** Resolves a webhook `clientConfig.service` to the `host:port` to dial (the service's cluster IP in a real cluster).
+   * Without it, a service reference fails like a Service without endpoints. */
+  webhookServiceAddress?: (service: { namespace: string; name: string; port: number }) => string | undefined;
   /** Host to listen on. Default 127.0.0.1. */
   host?: string;
   /** Called for every request after it is answered (for tests that assert what reached the server). */
@@ -58,6 +66,8 @@ export interface Ctx {
   authenticatedUser: UserInfo;
   /** Response header Warning values. */
   warnings: string[];
+  /** Set for HTTP/1.1 upgrade requests (exec/attach): the raw socket and the bytes read after the headers. */
+  upgrade?: { socket: Duplex; head: Buffer; upgraded: () => void };
 }
 
 export type { Obj };

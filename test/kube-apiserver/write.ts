@@ -3,7 +3,7 @@
 // managedFields and the Deployment controller's status write.
 import { StatusError, alreadyExists, badRequest, conflict, failure, invalid, notFound, unsupportedMediaType } from './status.ts';
 import { getObject, putObject, type Obj } from './store.ts';
-import { applyDefaults, deploymentStatus, hasGeneration, initMetadata, orderMetadata, validate } from './objects.ts';
+import { applyDefaults, canonical, deploymentStatus, hasGeneration, initMetadata, orderMetadata, validate } from './objects.ts';
 import { applyConflicts, humanPath, leafPaths, recordManagedFields, entriesOf, fromFieldsV1, pathKey, deleteAt, toFieldsV1 } from './managed.ts';
 import { applyJsonPatch } from './patch/json-patch.ts';
 import { mergePatch, parseObjectPatch } from './patch/merge.ts';
@@ -12,10 +12,11 @@ import { apiVersionOf, type ResourceInfo } from './resources.ts';
 import { contentType, decodeBody } from './http.ts';
 import YAML from 'yaml';
 import { checkFields } from './fieldvalidation.ts';
+import { admit, writeOptions, type AdmissionAttrs } from './admission.ts';
 import type { Ctx, Target } from './types.ts';
 
 const gr = (i: ResourceInfo): { group: string; resource: string } => ({ group: i.group, resource: i.resource });
-const stripVolatile = (o: Obj | undefined): string => JSON.stringify(o ? { ...o, metadata: { ...o.metadata, managedFields: undefined, resourceVersion: undefined } } : o);
+const stripVolatile = (o: Obj | undefined): string => canonical(o ? { ...o, metadata: { ...o.metadata, managedFields: undefined, resourceVersion: undefined } } : o);
 
 export function fieldManager(ctx: Ctx): string {
   return ctx.query.get('fieldManager') || String(ctx.req.headers['user-agent'] ?? '').split('/')[0] || 'unknown';
@@ -33,9 +34,25 @@ export function requireNamespace(ctx: Ctx, ns: string): void {
 
 interface CommitOpts { operation: 'Update' | 'Apply'; subresource: string; dryRun: boolean; appliedPaths?: string[][] }
 
-/** Stores `next` (the full new object) replacing `prev`; returns what the response shows. */
-export function commit(ctx: Ctx, t: Target, prev: Obj | undefined, next: Obj, o: CommitOpts): Obj {
+/** The validating-admission view of a write: CREATE/UPDATE, the subresource's kind (autoscaling/v1 Scale for scale). */
+function writeAttrs(ctx: Ctx, t: Target, prev: Obj | undefined, next: Obj, o: CommitOpts, requestedName: string): AdmissionAttrs {
+  const sub = o.subresource ? t.info.subresources.get(o.subresource) : undefined;
+  const kind = sub ? { group: sub.group, version: sub.version, kind: sub.kind } : { group: t.info.group, version: t.info.version, kind: t.info.kind };
+  const scale = o.subresource === 'scale';
+  const isNamespace = t.info.group === '' && t.info.resource === 'namespaces';
+  const object = !prev && t.info.subresources.has('status') && next.status === undefined ? { ...next, status: {} } : next;
+  return {
+    operation: prev ? 'UPDATE' : 'CREATE', info: t.info, subresource: o.subresource, kind, name: prev ? t.name : requestedName,
+    namespace: isNamespace ? (prev ? t.name : '') : t.namespace,
+    object: scale ? toScale(next) : object, oldObject: prev ? (scale ? toScale(prev) : prev) : null,
+    options: writeOptions(ctx, prev ? 'UpdateOptions' : 'CreateOptions'), dryRun: o.dryRun,
+  };
+}
+
+/** Stores `next` (the full new object) replacing `prev`, after validation and the validating webhooks; returns what the response shows. */
+export async function commit(ctx: Ctx, t: Target, prev: Obj | undefined, next: Obj, o: CommitOpts): Promise<Obj> {
   const info = t.info;
+  const requestedName: string = next.metadata?.name ?? '';
   next.kind = info.kind;
   next.apiVersion = apiVersionOf(info);
   next.metadata ??= {};
@@ -46,14 +63,22 @@ export function commit(ctx: Ctx, t: Target, prev: Obj | undefined, next: Obj, o:
     }
     if (o.subresource === 'status') next = { ...prev, status: next.status, metadata: prev.metadata };
     else if (info.subresources.has('status')) { if (prev.status !== undefined) next.status = prev.status; else delete next.status; }
-    if (hasGeneration(info.kind) && o.subresource !== 'status' && JSON.stringify(prev.spec) !== JSON.stringify(next.spec)) next.metadata.generation = (prev.metadata.generation ?? 1) + 1;
+    if (hasGeneration(info.kind) && o.subresource !== 'status' && canonical(prev.spec) !== canonical(next.spec)) next.metadata.generation = (prev.metadata.generation ?? 1) + 1;
   } else initMetadata(info, next);
   applyDefaults(info.kind, next);
   validate(info, next);
   next.metadata.managedFields = prev?.metadata.managedFields;
-  if (prev && stripVolatile(prev) === stripVolatile(next) && o.operation === 'Update') return orderMetadata(prev);
-  recordManagedFields(prev, next, fieldManager(ctx), o.operation, apiVersionOf(info), o.subresource === 'scale' ? 'scale' : o.subresource, o.appliedPaths);
+  const unchanged = !!prev && stripVolatile(prev) === stripVolatile(next) && o.operation === 'Update';
+  if (!unchanged) recordManagedFields(prev, next, fieldManager(ctx), o.operation, apiVersionOf(info), o.subresource === 'scale' ? 'scale' : o.subresource, o.appliedPaths);
   next = orderMetadata(next);
+  // Validating admission runs after validation and before storage (a no-op update is still admitted).
+  const called = await admit(ctx, writeAttrs(ctx, t, prev, next, o, requestedName));
+  const now = getObject(ctx.state.store, info.group, info.resource, t.namespace, next.metadata.name);
+  if (!prev && now) throw new StatusError(alreadyExists(gr(info), next.metadata.name));
+  if (prev && called && now?.metadata.resourceVersion !== prev.metadata.resourceVersion) {
+    throw new StatusError(now ? conflict(gr(info), t.name) : notFound(gr(info), t.name));
+  }
+  if (unchanged) return orderMetadata(prev!);
   if (o.dryRun) return next;
   const stored = putObject(ctx.state.store, info.group, info.resource, next);
   if (info.kind === 'Deployment' && o.subresource !== 'status') reconcileDeployment(ctx, info, stored, prev);
@@ -77,15 +102,13 @@ function checkBodyMeta(ctx: Ctx, t: Target, body: Obj): void {
   if (t.info.namespaced && ns && ns !== t.namespace) throw new StatusError(badRequest('the namespace of the provided object does not match the namespace sent on the request'));
 }
 
-export function create(ctx: Ctx, t: Target): [number, Obj] {
+export async function create(ctx: Ctx, t: Target): Promise<[number, Obj]> {
   const body = decodeBody(ctx);
   checkBodyMeta(ctx, t, body);
   if (contentType(ctx) !== 'application/vnd.kubernetes.protobuf') checkFields(ctx, t.info, body);
   requireNamespace(ctx, t.namespace);
-  const name = body.metadata?.name;
-  if (name && getObject(ctx.state.store, t.info.group, t.info.resource, t.namespace, name)) throw new StatusError(alreadyExists(gr(t.info), name));
   delete body.status;
-  return [201, commit(ctx, t, undefined, body, { operation: 'Update', subresource: '', dryRun: isDryRun(ctx) })];
+  return [201, await commit(ctx, t, undefined, body, { operation: 'Update', subresource: '', dryRun: isDryRun(ctx) })];
 }
 
 function current(ctx: Ctx, t: Target): Obj {
@@ -106,7 +129,7 @@ function checkRv(t: Target, prev: Obj, rv: unknown): void {
 }
 
 /** Applies a desired Scale to the object (scale subresource write). */
-function commitScale(ctx: Ctx, t: Target, prev: Obj, scale: Obj): Obj {
+async function commitScale(ctx: Ctx, t: Target, prev: Obj, scale: Obj): Promise<Obj> {
   checkRv(t, prev, scale.metadata?.resourceVersion);
   const replicas = scale.spec?.replicas;
   if (typeof replicas !== 'number' || replicas < 0) {
@@ -114,18 +137,18 @@ function commitScale(ctx: Ctx, t: Target, prev: Obj, scale: Obj): Obj {
   }
   const next = structuredClone(prev);
   next.spec.replicas = replicas;
-  return toScale(commit(ctx, t, prev, next, { operation: 'Update', subresource: 'scale', dryRun: isDryRun(ctx) }));
+  return toScale(await commit(ctx, t, prev, next, { operation: 'Update', subresource: 'scale', dryRun: isDryRun(ctx) }));
 }
 
-export function update(ctx: Ctx, t: Target): [number, Obj] {
+export async function update(ctx: Ctx, t: Target): Promise<[number, Obj]> {
   const body = decodeBody(ctx);
   const prev = current(ctx, t);
-  if (t.subresource === 'scale') return [200, commitScale(ctx, t, prev, body)];
+  if (t.subresource === 'scale') return [200, await commitScale(ctx, t, prev, body)];
   checkBodyMeta(ctx, t, body);
   if (contentType(ctx) !== 'application/vnd.kubernetes.protobuf') checkFields(ctx, t.info, body);
   if (body.metadata?.name && body.metadata.name !== t.name) throw new StatusError(badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${t.name})`));
   checkRv(t, prev, body.metadata?.resourceVersion);
-  return [200, commit(ctx, t, prev, body, { operation: 'Update', subresource: t.subresource, dryRun: isDryRun(ctx) })];
+  return [200, await commit(ctx, t, prev, body, { operation: 'Update', subresource: t.subresource, dryRun: isDryRun(ctx) })];
 }
 
 function applyPatchBody(ctx: Ctx, base: Obj): Obj {
@@ -137,18 +160,18 @@ function applyPatchBody(ctx: Ctx, base: Obj): Obj {
   throw new StatusError(unsupportedMediaType());
 }
 
-export function patch(ctx: Ctx, t: Target): [number, Obj] {
+export async function patch(ctx: Ctx, t: Target): Promise<[number, Obj]> {
   if (contentType(ctx) === 'application/apply-patch+yaml') return apply(ctx, t);
   const prev = current(ctx, t);
-  if (t.subresource === 'scale') return [200, commitScale(ctx, t, prev, applyPatchBody(ctx, toScale(prev)))];
+  if (t.subresource === 'scale') return [200, await commitScale(ctx, t, prev, applyPatchBody(ctx, toScale(prev)))];
   const next = applyPatchBody(ctx, prev);
   checkRv(t, prev, next?.metadata?.resourceVersion);
   if (next && typeof next === 'object' && !t.subresource) checkFields(ctx, t.info, next);
   if (!next || typeof next !== 'object') throw new StatusError(badRequest('patch produced an invalid object'));
-  return [200, commit(ctx, t, prev, next, { operation: 'Update', subresource: t.subresource, dryRun: isDryRun(ctx) })];
+  return [200, await commit(ctx, t, prev, next, { operation: 'Update', subresource: t.subresource, dryRun: isDryRun(ctx) })];
 }
 
-function apply(ctx: Ctx, t: Target): [number, Obj] {
+async function apply(ctx: Ctx, t: Target): Promise<[number, Obj]> {
   const manager = ctx.query.get('fieldManager');
   if (!manager) {
     throw new StatusError(invalid('PatchOptions', 'meta.k8s.io', '', [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }]));
@@ -161,7 +184,7 @@ function apply(ctx: Ctx, t: Target): [number, Obj] {
   const prev = getObject(ctx.state.store, t.info.group, t.info.resource, t.namespace, t.name);
   if (t.subresource === 'scale') {
     if (!prev) throw new StatusError(notFound(gr(t.info), t.name));
-    return [200, commitScale(ctx, t, prev, applied)];
+    return [200, await commitScale(ctx, t, prev, applied)];
   }
   checkBodyMeta(ctx, t, applied);
   const paths = leafPaths(applied, t.subresource === 'status').filter((p) => p[0] !== 'f:metadata' || (p[1] !== 'f:name' && p[1] !== 'f:namespace'));
@@ -169,7 +192,7 @@ function apply(ctx: Ctx, t: Target): [number, Obj] {
     requireNamespace(ctx, t.namespace);
     const body = structuredClone(applied);
     body.metadata = { ...body.metadata, name: t.name };
-    return [201, commit(ctx, t, undefined, body, { operation: 'Apply', subresource: t.subresource, dryRun, appliedPaths: paths })];
+    return [201, await commit(ctx, t, undefined, body, { operation: 'Apply', subresource: t.subresource, dryRun, appliedPaths: paths })];
   }
   const conflicts = applyConflicts(prev, applied, manager);
   if (conflicts.length && !force) {
@@ -196,5 +219,5 @@ function apply(ctx: Ctx, t: Target): [number, Obj] {
       e.fieldsV1 = toFieldsV1(keep);
     }
   }
-  return [200, commit(ctx, t, prev, next, { operation: 'Apply', subresource: t.subresource, dryRun, appliedPaths: paths })];
+  return [200, await commit(ctx, t, prev, next, { operation: 'Apply', subresource: t.subresource, dryRun, appliedPaths: paths })];
 }

@@ -8,7 +8,7 @@
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type J = any;
 
-const NAME_KEYED = new Set(['containers', 'initContainers', 'ephemeralContainers', 'env', 'volumes', 'imagePullSecrets', 'hostAliases']);
+const NAME_KEYED = new Set(['containers', 'initContainers', 'ephemeralContainers', 'env', 'volumes', 'imagePullSecrets', 'hostAliases', 'webhooks']);
 const SET_LISTS = new Set(['finalizers']);
 
 /** The patch merge key of list `field` given a sample of its elements, or undefined for atomic lists. */
