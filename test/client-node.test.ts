@@ -55,4 +55,28 @@ describe('@kubernetes/client-node through seb (endpoint mode)', () => {
     const again = await patch('client-node').then(() => undefined, (e: { code?: number }) => e);
     expect(again?.code).toBe(403);
   });
+
+  const causeOf = (e: { body?: string } | undefined) => (JSON.parse(String(e?.body)) as { details: { causes: Array<{ reason: string; message: string }> } }).details.causes[0]!;
+  const stageFor = async (value: string) => {
+    const certFile = path.join(world.dir, `client-node-${value}.txt`);
+    await writeFile(certFile, await world.patchCertificate(value));
+    const staged = await runSeb(['cert', 'stage', certFile, '--state-dir', seb.stateDir, '--admin-listen', seb.adminUrl.replace('http://', '')]);
+    expect(staged.code, staged.stderr).toBe(0);
+    return certFile;
+  };
+
+  it('a patch other than the certified one is a contract mismatch; a target changed since certification is drift', async () => {
+    await stageFor('certified-value');
+    const mismatch = await patch('other-value').then(() => undefined, (e: { body?: string }) => e);
+    expect(causeOf(mismatch)).toMatchObject({ reason: 'SEB_CONTRACT_MISMATCH', message: expect.stringContaining('/body/data/mode') });
+    await patch('certified-value').then(() => undefined, () => undefined); // uses up the staged certificate
+    await stageFor('late');
+    // the target changes out of band, behind the SAB's back:
+    const { Agent, request } = await import('undici');
+    const direct = await request(`${world.kube.url}/api/v1/namespaces/har-demo/configmaps/settings`, { method: 'PATCH', dispatcher: new Agent({ connect: { ca: world.kube.caPem } }), headers: { authorization: `Bearer ${world.kube.tokens.admin}`, 'content-type': 'application/merge-patch+json' }, body: '{"data":{"mode":"moved"}}' });
+    expect(direct.statusCode).toBe(200);
+    await direct.body.dump();
+    const drift = await patch('late').then(() => undefined, (e: { body?: string }) => e);
+    expect(causeOf(drift).reason).toBe('SEB_DRIFT');
+  });
 });
