@@ -14,7 +14,7 @@ import { awsQuery, sha256, xmlField } from './helpers/aws-query.ts';
 import { createTestSab, type TestSab } from './helpers/sab.ts';
 import { startTestSeb, tempDir, type TestSeb } from './helpers/seb.ts';
 import { requireCommand, startMoto, type Moto } from './helpers/services.ts';
-import { run, runSeb } from './helpers/run.ts';
+import { REPO_ROOT, run, runSeb } from './helpers/run.ts';
 
 const AGENT_KEY = { accessKeyId: 'AKIASEBAGENTPLACEHOLDER', secretAccessKey: 'seb-placeholder-agent-secret-0123456789' };
 const HOST = 'ec2.us-east-1.amazonaws.com';
@@ -214,6 +214,39 @@ describe.skipIf(skipReason !== undefined)('certified AWS mutations execute under
     const described = await aws(['ec2', 'describe-security-groups', '--group-ids', groupId]);
     const rules = (JSON.parse(described.stdout) as { SecurityGroups: Array<{ IpPermissions: Array<{ FromPort: number; IpRanges: Array<{ CidrIp: string }> }> }> }).SecurityGroups[0]!.IpPermissions;
     expect(rules).toContainEqual(expect.objectContaining({ FromPort: 443, IpRanges: [expect.objectContaining({ CidrIp: '10.20.0.0/16' })] }));
+  });
+
+  it('the same certificate again is a replay; a certificate for port 443 used for port 22 is a contract mismatch', async () => {
+    const again = await runSeb(['cert', 'stage', path.join(dir, 'cert.txt'), '--state-dir', seb.stateDir, '--admin-listen', seb.adminUrl.replace('http://', '')]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await aws(ingressArgs())).stderr).toMatch(/An error occurred \(SEB_REPLAY\)/);
+    const for443 = sab.issue({ platform: 'aws', operation: 'ec2:AuthorizeSecurityGroupIngress', targets: [`arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/${groupId}`], params: { GroupId: groupId, IpPermissions: [{ ...permission, IpRanges: [{ CidrIp: '10.30.0.0/16' }] }] }, risk: 'low' });
+    await writeFile(path.join(dir, 'cert443.txt'), for443);
+    expect((await runSeb(['cert', 'stage', path.join(dir, 'cert443.txt'), '--state-dir', seb.stateDir, '--admin-listen', seb.adminUrl.replace('http://', '')])).code).toBe(0);
+    const port22 = await aws(['ec2', 'authorize-security-group-ingress', '--group-id', groupId, '--ip-permissions', 'IpProtocol=tcp,FromPort=22,ToPort=22,IpRanges=[{CidrIp=10.30.0.0/16}]']);
+    expect(port22.stderr).toMatch(/SEB_CONTRACT_MISMATCH\).*FromPort/);
+  });
+
+  it('an @aws-sdk/client-ec2 agent in endpoint mode, with the placeholder keys and the certificate in a header, executes', async () => {
+    const cert = sab.issue({ platform: 'aws', operation: 'ec2:AuthorizeSecurityGroupIngress', targets: [`arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/${groupId}`], params: { GroupId: groupId, IpPermissions: [{ ...permission, IpRanges: [{ CidrIp: '10.40.0.0/16' }] }] }, risk: 'low' });
+    const script = `
+      import { EC2Client, AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
+      const ec2 = new EC2Client({});
+      ec2.middlewareStack.add((next) => (args) => { args.request.headers['seb-certificate'] = process.argv[2]; return next(args); }, { step: 'build' });
+      const out = await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: process.argv[3], IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.40.0.0/16' }] }] }));
+      console.log(JSON.stringify({ ok: out.Return }));
+    `;
+    const file = path.join(REPO_ROOT, 'node_modules', '.seb-aws-mint-endpoint.mjs');
+    await writeFile(file, script);
+    const out = await run(process.execPath, [file, cert, groupId], {
+      env: {
+        PATH: process.env.PATH, AWS_ENDPOINT_URL: `https://127.0.0.1:${seb.endpointPort}`, NODE_EXTRA_CA_CERTS: path.join(seb.stateDir, 'ca', 'ca.crt'),
+        AWS_ACCESS_KEY_ID: AGENT_KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: AGENT_KEY.secretAccessKey, AWS_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      },
+    });
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ ok: true });
+    expect(seb.logs).toContainEqual(expect.objectContaining({ via: 'endpoint', operation: 'AuthorizeSecurityGroupIngress', outcome: 'executed', credentialId: expect.stringMatching(/^ASIA/) }));
   });
 
   it('a role seb may not assume is SEB_MINT_FAILED, naming STS\'s answer', async () => {
