@@ -143,6 +143,14 @@ export const configSchema = z.strictObject({
     /** PostgreSQL connections per seb process. */
     poolSize: z.number().int().min(1).max(100).default(10),
   }).prefault({}),
+  pipeline: z.strictObject({
+    /** Run nonce reservation, drift observation and minting concurrently (overhead = the slowest, not the sum).
+     * false runs them one after another, as the paper's brokers do: for comparison benchmarks. */
+    concurrentStages: z.boolean().default(true),
+    /** How long seb may go without confirming the policy/revocation epochs before it denies mutations with
+     * SEB_REVOCATION_UNKNOWN (reads go on), ms. */
+    maxStalenessMs: positiveMs.default(2_000),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),

@@ -19,6 +19,8 @@ export interface PipelineDeps {
   readonly now: () => number;
   /** Tolerated clock skew for nbf, seconds. */
   readonly clockSkewSeconds: number;
+  /** false: replay, drift and mint run one after another (the paper's order), for comparison benchmarks. */
+  readonly concurrentStages?: boolean;
 }
 
 export interface PipelineInput {
@@ -62,11 +64,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (!revocation.ok) return deny(revocation.error, cert);
 
     const adapter = deps.adapters[cert.payload.contract.platform];
-    const [replay, drift, mint] = await Promise.all([
-      timedAsync('replay', () => replayStage(cert, deps.ledger, deps.instanceId)),
-      timedAsync('drift', () => driftStage(cert, adapter, context)),
-      timedAsync('mint', () => mintStage(cert, adapter, context)),
-    ]);
+    const replayRun = () => timedAsync('replay', () => replayStage(cert, deps.ledger, deps.instanceId));
+    const driftRun = () => timedAsync('drift', () => driftStage(cert, adapter, context));
+    const mintRun = () => timedAsync('mint', () => mintStage(cert, adapter, context));
+    const [replay, drift, mint] = deps.concurrentStages === false
+      ? [await replayRun(), await driftRun(), await mintRun()]
+      : await Promise.all([replayRun(), driftRun(), mintRun()]);
     stages.push(replay.record, drift.record, mint.record);
     const failed = [replay.verdict, drift.verdict, mint.verdict].find((v) => !v.ok);
     if (failed && !failed.ok) {

@@ -96,6 +96,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
     instanceId,
     now,
     clockSkewSeconds: config.trust.clockSkewSeconds,
+    concurrentStages: config.pipeline.concurrentStages,
   });
   const gate = createGate({ platforms, pipeline, staging });
   const ctx: ProxyContext = {
