@@ -23,4 +23,12 @@ export interface Backend {
   session<T>(options: SessionOptions, fn: (session: Session) => Promise<T>): Promise<T>;
   /** Bounded by timeoutMs: a hung connection cannot keep seb from shutting down. */
   close(timeoutMs: number): Promise<void>;
+  /** A dedicated connection LISTENing on channels; onLost fires once if it dies. Throws when it cannot connect. */
+  listen(channels: readonly string[], onNotification: (channel: string, payload: string) => void, onLost: (reason: string) => void): Promise<Listener>;
+}
+
+export interface Listener {
+  /** A query on the listening connection itself (its answer proves the connection alive). */
+  query<R>(sql: string): Promise<R[]>;
+  close(): Promise<void>;
 }

@@ -75,6 +75,14 @@ export async function pgliteBackend(options: { dir: string }): Promise<Backend> 
     // The signal cannot interrupt WASM that is running; the operation finishes in the background and the core
     // has already answered the caller. PGlite enforces no statement_timeout either.
     session: ({ transaction }, fn) => (transaction ? db.transaction((tx) => fn(sessionOf(tx))) : fn(sessionOf(db))),
+    // In-process: notifications from this PGlite (the only process that can open it) arrive on the same instance.
+    async listen(channels, onNotification) {
+      const stops = await Promise.all(channels.map((channel) => db.listen(channel, (payload) => onNotification(channel, payload))));
+      return {
+        query: async <R>(sql: string) => (await db.query<R>(sql)).rows,
+        close: async () => { await Promise.all(stops.map((stop) => stop().catch(() => {}))); },
+      };
+    },
     close(budget) {
       // Local disk does not hang like a network, but a checkpoint can take a moment: wait longer than one
       // operation, and keep the lock if PGlite never finishes (another process must not open a half-closed database).

@@ -86,6 +86,38 @@ export function postgresBackend(options: PostgresOptions): Backend {
       }
     },
 
+    async listen(channels, onNotification, onLost) {
+      // Not from the pool: a LISTEN belongs to one session for its whole life, and the pool recycles idle clients.
+      const client = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, keepAlive: true, keepAliveInitialDelayMillis: 5_000, application_name: 'seb-listen' });
+      let lost = false;
+      const lose = (reason: string) => {
+        if (lost) return;
+        lost = true;
+        client.removeAllListeners('notification');
+        client.end().catch(() => {});
+        onLost(reason);
+      };
+      client.on('error', (err) => lose(err.message));
+      client.on('end', () => lose('the notification connection closed'));
+      client.on('notification', (n) => onNotification(n.channel, n.payload ?? ''));
+      try {
+        await client.connect();
+        for (const channel of channels) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      } catch (err) {
+        lost = true;
+        await client.end().catch(() => {});
+        throw err;
+      }
+      return {
+        query: async <R>(sql: string) => (await client.query(sql)).rows as R[],
+        close: async () => {
+          lost = true;
+          client.removeAllListeners('notification');
+          await client.end().catch(() => {});
+        },
+      };
+    },
+
     async close(budget) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([pool.end().catch(() => {}), new Promise<void>((r) => { timer = setTimeout(r, budget); })]);

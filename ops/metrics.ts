@@ -7,12 +7,28 @@ export interface Metrics {
   readonly latency: Histogram<'platform' | 'outcome'>;
   readonly connections: Gauge<'listener'>;
   readonly refusals: Counter<'reason'>;
+  /** Reports how fresh this process's view of the epochs is (set by the composition root). */
+  watchEpochs(source: { ageMs(): number; fresh(): boolean }): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'seb_process_' });
+  let epochSource: { ageMs(): number; fresh(): boolean } | undefined;
+  new Gauge({
+    name: 'seb_epoch_view_age_seconds',
+    help: 'Seconds since this seb last confirmed the policy and revocation epochs with the ledger (-1: never)',
+    registers: [registry],
+    collect() { const age = epochSource?.ageMs(); this.set(age === undefined || !Number.isFinite(age) ? -1 : age / 1000); },
+  });
+  new Gauge({
+    name: 'seb_epoch_view_fresh',
+    help: '1 while the epoch view is confirmed within pipeline.maxStalenessMs (mutations allowed), else 0',
+    registers: [registry],
+    collect() { this.set(epochSource?.fresh() ? 1 : 0); },
+  });
   return {
+    watchEpochs: (source) => { epochSource = source; },
     registry,
     requests: new Counter({
       name: 'seb_requests_total',

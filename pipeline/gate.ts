@@ -6,7 +6,10 @@ import { sebError, type SebError } from '../errors/codes.ts';
 import type { Pipeline } from './run.ts';
 import type { StagingStore } from './staging.ts';
 import type { VerifiedCertificate } from '../certs/sab/verify.ts';
-import type { Decision, ExecutorIdentity, PlatformAdapter, PlatformName, RequestContract, StageRecord } from './types.ts';
+import type { Decision, ExecutionOutcome, ExecutorIdentity, PlatformAdapter, PlatformName, RequestContract, StageRecord } from './types.ts';
+import type { LedgerResult } from '../ledger/types.ts';
+import type { AuditWriter } from '../audit/writer.ts';
+import { decisionBody } from './decision-record.ts';
 
 /** An intercepted request as the gate sees it: already bounded and read. */
 export interface GateRequest {
@@ -52,7 +55,8 @@ export interface PlatformModule {
 export type GateResult =
   /** `headers`: set when the platform substitutes credentials for reads (e.g. for a placeholder token). */
   | { readonly kind: 'read'; readonly headers?: Record<string, string | string[]> }
-  | { readonly kind: 'execute'; readonly contract: RequestContract; readonly cid: string; readonly headers: Record<string, string | string[]>; readonly body?: Buffer; readonly identity: ExecutorIdentity; readonly stages: readonly StageRecord[]; readonly staged: boolean }
+  /** `complete`: call once when the forwarded call has finished; writes the outcome record. */
+  | { readonly kind: 'execute'; readonly contract: RequestContract; readonly cid: string; readonly headers: Record<string, string | string[]>; readonly body?: Buffer; readonly identity: ExecutorIdentity; readonly stages: readonly StageRecord[]; readonly staged: boolean; readonly complete: (outcome: ExecutionOutcome) => Promise<LedgerResult<void>> }
   | { readonly kind: 'deny'; readonly error: SebError; readonly response: DenialResponse; readonly cid?: string; readonly contract?: RequestContract; readonly stages: readonly StageRecord[] };
 
 export interface Gate {
@@ -64,15 +68,30 @@ export const CERT_HEADER = 'seb-certificate';
 /** Denials after which the same certificate may succeed on a retry (its nonce was not consumed for good). */
 const TRANSIENT = new Set<SebError['code']>(['SEB_LEDGER_UNAVAILABLE', 'SEB_DRIFT_UNOBSERVABLE', 'SEB_MINT_FAILED', 'SEB_INTERNAL', 'SEB_NOT_YET_VALID']);
 
-export function createGate(deps: { platforms: Readonly<Partial<Record<PlatformName, PlatformModule>>>; pipeline: Pipeline; staging: StagingStore }): Gate {
+export interface GateDeps {
+  readonly platforms: Readonly<Partial<Record<PlatformName, PlatformModule>>>;
+  readonly pipeline: Pipeline;
+  readonly staging: StagingStore;
+  /** Every denial of a (possible) mutation leaves a signed decision record; the pipeline writes the allows. */
+  readonly audit?: { readonly writer: AuditWriter; readonly subject: string; readonly onError: (error: SebError) => void };
+}
+
+export function createGate(deps: GateDeps): Gate {
   return {
     async check(platform, req) {
       const module = deps.platforms[platform];
       if (!module) throw new Error(`no platform module for ${platform}`); // composition error, caught as SEB_INTERNAL
-      const deny = (error: SebError, extra: { cid?: string; contract?: RequestContract; stages?: readonly StageRecord[] } = {}): GateResult =>
-        ({ kind: 'deny', error, response: module.renderDenial(req, error), stages: extra.stages ?? [], ...(extra.cid ? { cid: extra.cid } : {}), ...(extra.contract ? { contract: extra.contract } : {}) });
+      const deny = async (error: SebError, extra: { cid?: string; contract?: RequestContract; stages?: readonly StageRecord[]; staged?: boolean } = {}): Promise<GateResult> => {
+        if (deps.audit) {
+          const body = decisionBody({ subject: deps.audit.subject, stages: extra.stages ?? [], error, ...(extra.contract ? { contract: extra.contract } : {}), ...(extra.cid ? { cid: extra.cid } : {}), ...(extra.staged !== undefined ? { staged: extra.staged } : {}) });
+          const written = await deps.audit.writer.append('decision', body, extra.cid);
+          if (!written.ok) deps.audit.onError(written.error);
+        }
+        return { kind: 'deny', error, response: module.renderDenial(req, error), stages: extra.stages ?? [], ...(extra.cid ? { cid: extra.cid } : {}), ...(extra.contract ? { contract: extra.contract } : {}) };
+      };
       const encoding = single(req.headers['content-encoding'])?.trim().toLowerCase();
-      if (req.body.length > 0 && encoding && encoding !== 'identity') {
+      // aws-chunked is the framing of an S3 streamed upload, not a compression: the AWS parser decodes it strictly.
+      if (req.body.length > 0 && encoding && encoding !== 'identity' && !(platform === 'aws' && encoding === 'aws-chunked')) {
         // seb cannot read what it cannot decode; neither a read nor a mutation can be judged from opaque bytes.
         return deny(sebError('SEB_REQUEST_UNSUPPORTED', `request bodies with Content-Encoding ${encoding} are refused: seb must read the body it lets through`));
       }
@@ -92,10 +111,10 @@ export function createGate(deps: { platforms: Readonly<Partial<Record<PlatformNa
         certificate = selection.staged.header;
         stagedCid = selection.staged.cid;
       }
-      const decision: Decision = await deps.pipeline({ certificate, request: contract, context: req });
+      const decision: Decision = await deps.pipeline({ certificate, request: contract, context: req, staged: stagedCid !== undefined });
       // A staged certificate is single-use: withdrawn once used or refused for good; kept after transient failures.
       if (stagedCid && !(decision.kind === 'deny' && TRANSIENT.has(decision.error.code))) deps.staging.withdraw(stagedCid);
-      if (decision.kind === 'deny') return deny(decision.error, { contract, stages: decision.stages, ...(decision.cid ? { cid: decision.cid } : {}) });
+      if (decision.kind === 'deny') return deny(decision.error, { contract, stages: decision.stages, staged: stagedCid !== undefined, ...(decision.cid ? { cid: decision.cid } : {}) });
       const outgoing = module.authorize(req, decision.identity, decision.cert);
       const body = outgoing.body ?? classification.body;
       // A body the platform re-serialised (protobuf or YAML decoded to JSON) goes out with its new type.
@@ -109,6 +128,7 @@ export function createGate(deps: { platforms: Readonly<Partial<Record<PlatformNa
         identity: decision.identity,
         stages: decision.stages,
         staged: stagedCid !== undefined,
+        complete: decision.complete,
       };
     },
   };

@@ -1,12 +1,17 @@
 // The pipeline, composed in one place: signature → contract → validity → policy epoch → revocation run in order
-// (cheap, local but for one ledger read); then nonce reservation, drift observation and identity minting run
-// concurrently, so the slowest of them, not their sum, is the added latency. The request executes only if every
-// stage passed; a stage that throws is a bug and denies (fail closed).
+// (local: the epochs come from the pushed view); then the replay pre-check, drift observation and identity minting
+// run concurrently, so the slowest of them, not their sum, is the added latency; then one ledger transaction
+// commits the execution (re-checking revocation, reserving the nonce, writing the signed decision record). The
+// request executes only if every stage passed; a stage that throws is a bug and denies (fail closed).
 import { sebError, type SebError } from '../errors/codes.ts';
 import type { TrustStore } from '../certs/sab/trust-store.ts';
 import type { VerifiedCertificate } from '../certs/sab/verify.ts';
 import { contractStage, driftStage, mintStage, policyEpochStage, replayStage, revocationStage, signatureStage, validityStage, type Verdict } from './stages.ts';
-import type { Decision, PipelineLedger, PlatformAdapter, PlatformName, RequestContract, StageName, StageRecord } from './types.ts';
+import type { Decision, EpochSource, ExecutionOutcome, PipelineLedger, PlatformAdapter, PlatformName, RequestContract, StageName, StageRecord } from './types.ts';
+import type { LedgerResult, RevocationView } from '../ledger/types.ts';
+import type { AuditWriter } from '../audit/writer.ts';
+import type { OutcomeBody } from '../audit/records.ts';
+import { decisionBody } from './decision-record.ts';
 
 export interface PipelineDeps {
   readonly trust: TrustStore;
@@ -21,6 +26,11 @@ export interface PipelineDeps {
   readonly clockSkewSeconds: number;
   /** false: replay, drift and mint run one after another (the paper's order), for comparison benchmarks. */
   readonly concurrentStages?: boolean;
+  /** The pushed view of the epochs (stages 4 and 5 answer locally, fail closed when it is stale); unset: the
+   * ledger is read on every mutation. */
+  readonly epochs?: EpochSource;
+  /** Signs the allow record, written in the commit transaction; unset: no audit trail (tests, benchmarks). */
+  readonly audit?: AuditWriter;
 }
 
 export interface PipelineInput {
@@ -29,12 +39,14 @@ export interface PipelineInput {
   readonly request: RequestContract;
   /** Handed to the platform adapter's observe and mint (e.g. the intercepted request). */
   readonly context?: unknown;
+  /** The certificate came from the staging store (recorded in the decision). */
+  readonly staged?: boolean;
 }
 
 export type Pipeline = (input: PipelineInput) => Promise<Decision>;
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
-  return async ({ certificate, request, context }) => {
+  return async ({ certificate, request, context, staged }) => {
     const stages: StageRecord[] = [];
     const deny = (error: SebError, cert?: VerifiedCertificate): Decision =>
       cert ? { kind: 'deny', error, cid: cert.payload.cid, stages } : { kind: 'deny', error, stages };
@@ -43,6 +55,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const sig = timed(stages, 'signature', () => signatureStage(certificate, deps.trust, now));
     if (!sig.ok) return deny(sig.error);
     const cert = sig.value;
+    const { cid, nonce } = cert.payload;
     for (const [name, run] of [
       ['contract', () => contractStage(cert, request, deps.subject)],
       ['validity', () => validityStage(cert, now, deps.clockSkewSeconds)],
@@ -51,20 +64,18 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (!v.ok) return deny(v.error, cert);
     }
 
-    const t0 = performance.now();
-    const view = await safely(() => deps.ledger.revocationView(cert.payload.cid));
-    const viewMs = performance.now() - t0;
+    const view = await revocationViewOf(deps, cid);
     if (!view.ok) {
-      stages.push({ stage: 'policy_epoch', ok: false, ms: viewMs, code: view.error.code });
+      stages.push({ stage: 'policy_epoch', ok: false, ms: view.ms, code: view.error.code });
       return deny(view.error, cert);
     }
-    const policy = timed(stages, 'policy_epoch', () => policyEpochStage(cert, view.value.epochs), viewMs);
+    const policy = timed(stages, 'policy_epoch', () => policyEpochStage(cert, view.value.epochs), view.ms);
     if (!policy.ok) return deny(policy.error, cert);
     const revocation = timed(stages, 'revocation', () => revocationStage(cert, view.value));
     if (!revocation.ok) return deny(revocation.error, cert);
 
     const adapter = deps.adapters[cert.payload.contract.platform];
-    const replayRun = () => timedAsync('replay', () => replayStage(cert, deps.ledger, deps.instanceId));
+    const replayRun = () => timedAsync('replay', () => replayStage(cert, deps.ledger));
     const driftRun = () => timedAsync('drift', () => driftStage(cert, adapter, context));
     const mintRun = () => timedAsync('mint', () => mintStage(cert, adapter, context));
     const [replay, drift, mint] = deps.concurrentStages === false
@@ -78,22 +89,56 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (!mint.verdict.ok) return deny(mint.verdict.error, cert); // unreachable; keeps the types honest
     const identity = mint.verdict.value;
-    // The execution is on record before anything goes upstream: an admission webhook can then tie the minted
-    // credential to this certificate, and an execution never happens that the ledger does not know of.
-    const record = await timedAsync('record', async () => {
-      const r = await deps.ledger.recordExecution({
-        cid: cert.payload.cid, nonce: cert.payload.nonce, instanceId: deps.instanceId, principal: identity.principal,
-        ...(identity.credentialId ? { credentialId: identity.credentialId } : {}), expiresAt: cert.payload.exp,
-      });
+
+    // One transaction, immediately before forwarding: the epochs and this certificate's revocation are checked
+    // again (a revocation that landed while drift and minting ran still stops the call), the nonce is reserved,
+    // the execution (with the minted credential's id, for the admission webhook) and the signed allow record are
+    // written. Nothing goes upstream that the ledger does not know of, and no nonce is reserved without a record.
+    const execution = { cid, nonce, instanceId: deps.instanceId, principal: identity.principal, ...(identity.credentialId ? { credentialId: identity.credentialId } : {}), expiresAt: cert.payload.exp };
+    const commitInput = { reservation: { cid, nonce, subject: cert.payload.sub, instanceId: deps.instanceId, expiresAt: cert.payload.exp }, execution, policyEpoch: cert.payload.policyEpoch, revocationEpoch: cert.payload.revocationEpoch };
+    const commit = await timedAsync('commit', async () => {
+      const allowStages = [...stages, { stage: 'commit' as const, ok: true, ms: 0 }];
+      const body = decisionBody({ subject: deps.subject, contract: request, cid, stages: allowStages, ...(staged !== undefined ? { staged } : {}) });
+      const r = deps.audit
+        ? await deps.audit.append('decision', body, cid, (row) => deps.ledger.commitExecution({ ...commitInput, decision: row }))
+        : await deps.ledger.commitExecution(commitInput);
       return r.ok ? { ok: true as const, value: undefined } : { ok: false as const, error: r.error };
     });
-    stages.push(record.record);
-    if (!record.verdict.ok) {
+    stages.push(commit.record);
+    if (!commit.verdict.ok) {
       await identity.release?.().catch(() => undefined);
-      return deny(record.verdict.error, cert);
+      return deny(commit.verdict.error, cert);
     }
-    return { kind: 'allow', cert, identity, stages };
+    const started = performance.now();
+    const complete = async (outcome: ExecutionOutcome): Promise<LedgerResult<void>> => {
+      const finish = { cid, nonce, result: outcome.result };
+      if (!deps.audit) return deps.ledger.finishExecution(finish);
+      const body: OutcomeBody = {
+        cid, result: outcome.result, durationMs: Math.round((performance.now() - started) * 1000) / 1000, identity: identity.principal,
+        ...(outcome.status !== undefined ? { status: outcome.status } : {}),
+        ...(outcome.requestId ? { requestId: outcome.requestId } : {}),
+        ...(outcome.responseDigest ? { responseDigest: outcome.responseDigest } : {}),
+        ...(outcome.error ? { error: outcome.error } : {}),
+      };
+      return deps.audit.append('outcome', body, cid, (row) => deps.ledger.finishExecution({ ...finish, outcome: row }));
+    };
+    return { kind: 'allow', cert, identity, stages, complete };
   };
+}
+
+/** Stages 4 and 5 read the pushed view when there is one (a stale view denies), else the ledger. */
+async function revocationViewOf(deps: PipelineDeps, cid: string): Promise<{ ok: true; value: RevocationView; ms: number } | { ok: false; error: SebError; ms: number }> {
+  const t0 = performance.now();
+  if (deps.epochs) {
+    const snapshot = deps.epochs.snapshot();
+    const ms = performance.now() - t0;
+    if (!snapshot.fresh) return { ok: false, error: sebError('SEB_REVOCATION_UNKNOWN', `seb cannot confirm the current revocation state: ${snapshot.reason}; mutations are denied until it can (reads go on)`), ms };
+    const revoked = deps.epochs.isRevoked(cid);
+    return { ok: true, ms, value: revoked ? { epochs: snapshot.epochs, revoked: true, reason: 'revoked (notified)', revokedAt: new Date() } : { epochs: snapshot.epochs, revoked: false } };
+  }
+  const view = await safely(() => deps.ledger.revocationView(cid));
+  const ms = performance.now() - t0;
+  return view.ok ? { ok: true, value: view.value, ms } : { ok: false, error: view.error, ms };
 }
 
 function timed<T>(stages: StageRecord[], stage: StageName, run: () => Verdict<T>, extraMs = 0): Verdict<T> {

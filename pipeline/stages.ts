@@ -53,12 +53,14 @@ export function revocationStage(cert: VerifiedCertificate, view: RevocationView)
   return pass(undefined);
 }
 
-/** 6. The nonce is reserved atomically in the shared ledger; a second use anywhere in the fleet is a replay. */
-export async function replayStage(cert: VerifiedCertificate, ledger: PipelineLedger, instanceId: string): Promise<Verdict> {
+/** 6. The nonce has not been used, and the certificate was not revoked since stage 5 looked (a read that spares
+ * a mint for a replay; the commit transaction reserves the nonce atomically across the fleet). */
+export async function replayStage(cert: VerifiedCertificate, ledger: PipelineLedger): Promise<Verdict> {
   const p = cert.payload;
-  const reserved = await ledger.reserveNonce({ cid: p.cid, nonce: p.nonce, subject: p.sub, instanceId, expiresAt: p.exp });
-  if (!reserved.ok) return { ok: false, error: reserved.error };
-  if (reserved.value === 'replay') return deny('SEB_REPLAY', `certificate ${p.cid} has already been used (nonce ${p.nonce}); each certificate authorises one execution`);
+  const checked = await ledger.precheck(p.cid, p.nonce);
+  if (!checked.ok) return { ok: false, error: checked.error };
+  if (checked.value.nonceUsed) return deny('SEB_REPLAY', `certificate ${p.cid} has already been used (nonce ${p.nonce}); each certificate authorises one execution`);
+  if (checked.value.revoked) return deny('SEB_REVOKED', `certificate ${p.cid} was revoked at ${checked.value.revokedAt.toISOString()}: ${checked.value.reason}`);
   return pass(undefined);
 }
 

@@ -4,7 +4,8 @@ import type { SebCode, SebError } from '../errors/codes.ts';
 import type { Result } from '../certs/sab/result.ts';
 import type { Arn, AwsAction, Contract, JsonValue, KubeTarget, KubeVerb } from '../certs/sab/types.ts';
 import type { VerifiedCertificate } from '../certs/sab/verify.ts';
-import type { Ledger } from '../ledger/types.ts';
+import type { Ledger, LedgerResult } from '../ledger/types.ts';
+import type { EpochSnapshot } from '../ledger/epoch-watch.ts';
 
 export type { Result };
 
@@ -45,9 +46,24 @@ export interface EpochView {
 }
 
 /** The part of the ledger the pipeline uses; errors are values (SEB_LEDGER_UNAVAILABLE). */
-export type PipelineLedger = Pick<Ledger, 'revocationView' | 'reserveNonce' | 'recordExecution'>;
+export type PipelineLedger = Pick<Ledger, 'revocationView' | 'precheck' | 'commitExecution' | 'finishExecution'>;
 
-export type StageName = 'signature' | 'contract' | 'validity' | 'policy_epoch' | 'revocation' | 'replay' | 'drift' | 'mint' | 'record';
+/** The epochs as this process last confirmed them (ledger/epoch-watch.ts), and revocations pushed since. */
+export interface EpochSource {
+  snapshot(): EpochSnapshot;
+  isRevoked(cid: string): boolean;
+}
+
+/** How a forwarded call ended: completed when the platform answered; uncertain when it timed out or reset. */
+export interface ExecutionOutcome {
+  readonly result: 'completed' | 'uncertain';
+  readonly status?: number;
+  readonly requestId?: string;
+  readonly responseDigest?: string;
+  readonly error?: string;
+}
+
+export type StageName = 'signature' | 'contract' | 'validity' | 'policy_epoch' | 'revocation' | 'replay' | 'drift' | 'mint' | 'commit';
 
 /** One stage's verdict and how long it took (ms); `note` says what an allow rested on (e.g. "drift waived"). */
 export interface StageRecord {
@@ -59,5 +75,6 @@ export interface StageRecord {
 }
 
 export type Decision =
-  | { readonly kind: 'allow'; readonly cert: VerifiedCertificate; readonly identity: ExecutorIdentity; readonly stages: readonly StageRecord[] }
+  /** `complete`: records the outcome once the forwarded call has finished (call it exactly once). */
+  | { readonly kind: 'allow'; readonly cert: VerifiedCertificate; readonly identity: ExecutorIdentity; readonly stages: readonly StageRecord[]; readonly complete: (outcome: ExecutionOutcome) => Promise<LedgerResult<void>> }
   | { readonly kind: 'deny'; readonly error: SebError; readonly cid?: string; readonly stages: readonly StageRecord[] };

@@ -2,18 +2,22 @@
 // chunk by chunk, so long responses such as Kubernetes watches reach the agent as they are produced.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { Upstream } from './upstream.ts';
 
 export type ForwardResult =
-  | { readonly kind: 'forwarded'; readonly status: number }
+  /** `digest`: sha256 hex of the response body as relayed, when asked for (certified mutations' outcome records). */
+  | { readonly kind: 'forwarded'; readonly status: number; readonly headers: IncomingHttpHeaders; readonly digest?: string }
   | { readonly kind: 'upstream_error'; readonly message: string }
-  | { readonly kind: 'client_gone'; readonly status?: number };
+  | { readonly kind: 'client_gone'; readonly status?: number; readonly headers?: IncomingHttpHeaders };
 
 export interface ForwardOptions {
   readonly dispatcher: Dispatcher;
   readonly headersTimeoutMs: number;
+  /** Hash the response body while relaying it. */
+  readonly digest?: boolean;
 }
 
 /** `headers` are the request headers to send (the gate may have replaced the agent's credentials). */
@@ -41,16 +45,19 @@ export async function forward(opts: ForwardOptions, req: IncomingMessage, res: S
     return { kind: 'upstream_error', message: describeError(err) };
   }
   const status = response.statusCode;
+  const upstreamHeaders = response.headers as IncomingHttpHeaders;
+  const hash = opts.digest ? createHash('sha256') : undefined;
+  if (hash) response.body.on('data', (chunk: Buffer) => hash.update(chunk));
   try {
     res.writeHead(status, downstreamResponseHeaders(response.headers));
     res.flushHeaders();
     await relayBody(response.body, res);
-    return { kind: 'forwarded', status };
+    return hash ? { kind: 'forwarded', status, headers: upstreamHeaders, digest: hash.digest('hex') } : { kind: 'forwarded', status, headers: upstreamHeaders };
   } catch {
     // The agent went away, or the upstream broke off mid-body: end both sides so neither waits for more.
     response.body.destroy();
     if (!res.writableFinished) res.destroy();
-    return { kind: 'client_gone', status };
+    return { kind: 'client_gone', status, headers: upstreamHeaders };
   } finally {
     res.off('close', onClientClose);
   }

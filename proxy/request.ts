@@ -1,7 +1,7 @@
 // One intercepted request, from head to finished response: read the bounded body, identify the API call, forward,
 // and record exactly one log line and the metrics. This is where the verification pipeline will sit, between
 // identification and forwarding.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { identifyAws } from '../parsers/aws/identify.ts';
 import { identifyKube } from '../parsers/kube/identify.ts';
@@ -9,7 +9,8 @@ import { sebError, type SebCode } from '../errors/codes.ts';
 import { withoutCertificate, type GateRequest, type GateResult } from '../pipeline/gate.ts';
 import { readBody } from './body.ts';
 import type { Destination, ProxyContext } from './context.ts';
-import { forward } from './forward.ts';
+import { forward, type ForwardResult } from './forward.ts';
+import type { ExecutionOutcome } from '../pipeline/types.ts';
 import { sendRefusal } from './respond.ts';
 import { formatAuthority, parseAuthority } from './routing.ts';
 import { upstreamFor, type Upstream } from './upstream.ts';
@@ -72,8 +73,12 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
   const outgoingBody = gate.kind === 'execute' && gate.body ? gate.body : body.body;
   // A platform that re-signed the request (AWS) names the Host it signed; it must go out unchanged.
   const signedHost = typeof headers.host === 'string' ? headers.host : undefined;
-  const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs }, req, res, signedHost ? { ...upstream, hostHeader: signedHost } : upstream, outgoingBody, headers);
-  if (gate.kind === 'execute') await gate.identity.release?.().catch(() => undefined);
+  const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs, digest: gate.kind === 'execute' }, req, res, signedHost ? { ...upstream, hostHeader: signedHost } : upstream, outgoingBody, headers);
+  if (gate.kind === 'execute') {
+    await gate.identity.release?.().catch(() => undefined);
+    const recorded = await gate.complete(outcomeOf(result));
+    if (!recorded.ok) ctx.logger.error({ event: 'outcome_not_recorded', cid: gate.cid, code: recorded.error.code, error: recorded.error.message }, 'the outcome record of an executed mutation could not be written');
+  }
   const executed = gate.kind === 'execute' ? { mutation: true, ...gateFields(gate), principal: gate.identity.principal, ...(gate.identity.credentialId ? { credentialId: gate.identity.credentialId } : {}) } : {};
   switch (result.kind) {
     case 'forwarded':
@@ -83,6 +88,26 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
     case 'upstream_error':
       return refuse('SEB_UPSTREAM_UNAVAILABLE', `cannot reach ${upstream.origin}: ${result.message}`);
   }
+}
+
+/** How a forwarded mutation ended, for its outcome record: the platform answered (completed, with its request id
+ * and a digest of the answer), or the call broke off before an answer (uncertain: it may have executed). */
+function outcomeOf(result: ForwardResult): ExecutionOutcome {
+  if (result.kind === 'upstream_error') return { result: 'uncertain', error: result.message };
+  const requestId = platformRequestId(result.headers);
+  const common = { ...(result.status !== undefined ? { status: result.status } : {}), ...(requestId ? { requestId } : {}) };
+  if (result.kind === 'forwarded') return { result: 'completed', ...common, ...(result.digest ? { responseDigest: result.digest } : {}) };
+  // The agent left: if the platform had answered, the call executed (the body was cut); otherwise it may have.
+  return result.status !== undefined ? { result: 'completed', ...common, error: 'the agent disconnected before the response was relayed in full' } : { result: 'uncertain', error: 'the agent disconnected before the platform answered' };
+}
+
+function platformRequestId(headers: IncomingHttpHeaders | undefined): string | undefined {
+  if (!headers) return undefined;
+  for (const name of ['x-amzn-requestid', 'x-amz-request-id', 'audit-id']) {
+    const v = headers[name];
+    if (typeof v === 'string' && v) return v;
+  }
+  return undefined;
 }
 
 /** The gate's verdict; a gate that throws is a bug, and the request is denied (fail closed). */

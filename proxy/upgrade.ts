@@ -1,6 +1,7 @@
 // Upgrade requests (WebSocket; SPDY/3.1 for kubectl exec/port-forward): the upgrade request is sent upstream on a
 // fresh connection; after a 101 both sockets are piped together. A refused upgrade (any other status) is relayed
 // as a complete response and the connection closed, so no later request on it can bypass seb.
+import type { ExecutionOutcome } from '../pipeline/types.ts';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -60,7 +61,16 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
     return finish('denied', { mutation: true, code: gate.error.code, message: gate.error.message, stages: gate.stages, ...(gate.cid ? { cid: gate.cid } : {}) });
   }
   const forwardHeaders = gate.kind === 'execute' || gate.headers ? gate.headers! : withoutCertificate(sent);
-  if (gate.kind === 'execute') client.once('close', () => void gate.identity.release?.().catch(() => undefined));
+  // An executed upgrade's outcome is recorded once: when upstream answered (completed) or failed (uncertain).
+  let recorded = false;
+  const complete = (outcome: ExecutionOutcome) => {
+    if (gate.kind !== 'execute' || recorded) return;
+    recorded = true;
+    void gate.complete(outcome).then((r) => {
+      if (!r.ok) ctx.logger.error({ event: 'outcome_not_recorded', cid: gate.cid, code: r.error.code, error: r.error.message }, 'the outcome record of an executed mutation could not be written');
+    });
+  };
+  if (gate.kind === 'execute') client.once('close', () => { complete({ result: 'uncertain', error: 'the connection closed before the platform answered' }); void gate.identity.release?.().catch(() => undefined); });
   const upstream = upstreamFor(ctx.config.upstreams, dest);
   const url = new URL(upstream.origin);
   const secure = url.protocol === 'https:';
@@ -81,6 +91,7 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
   let answered = false; // once upstream answered, an error must not write a second response into the stream
   outgoing.once('upgrade', (res: IncomingMessage, upstreamSocket: Duplex, upstreamHead: Buffer) => {
     answered = true;
+    complete({ result: 'completed', status: 101, ...(typeof res.headers['audit-id'] === 'string' ? { requestId: res.headers['audit-id'] } : {}) });
     ctx.tracker.adopt(upstreamSocket);
     client.write(rawHead(res));
     if (upstreamHead.length > 0) client.write(upstreamHead);
@@ -104,6 +115,7 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
     });
     res.once('end', () => {
       const body = Buffer.concat(chunks);
+      complete({ result: 'completed', status: res.statusCode ?? 0, ...(typeof res.headers['audit-id'] === 'string' ? { requestId: res.headers['audit-id'] } : {}) });
       const headers = res.rawHeaders.reduce<string[]>((lines, v, i, all) => {
         if (i % 2 === 0 && !/^(content-length|transfer-encoding|connection|keep-alive)$/i.test(v)) lines.push(`${v}: ${all[i + 1]}`);
         return lines;
@@ -117,6 +129,7 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
   outgoing.once('timeout', () => outgoing.destroy(new Error('upstream did not answer the upgrade in time')));
   outgoing.on('error', (err) => {
     if (answered) return;
+    complete({ result: 'uncertain', error: err.message });
     if (!client.destroyed) writeRawRefusal(client, 'SEB_UPSTREAM_UNAVAILABLE', `cannot reach ${upstream.origin}: ${err.message}`);
     finish('refused', { code: 'SEB_UPSTREAM_UNAVAILABLE' });
   });

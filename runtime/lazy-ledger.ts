@@ -42,9 +42,16 @@ export async function openLazyLedger(config: LedgerConfig, onOpenError: (message
     revocationStatus: (c) => call((l) => l.revocationStatus(c)),
     revocationView: (c) => call((l) => l.revocationView(c)),
     appendAudit: (e) => call((l) => l.appendAudit(e)),
+    registerAuditKey: (k) => call((l) => l.registerAuditKey(k)),
+    auditKeys: () => call((l) => l.auditKeys()),
     listAudit: (q) => call((l) => l.listAudit(q)),
     recordExecution: (e) => call((l) => l.recordExecution(e)),
     executionByCredential: (c) => call((l) => l.executionByCredential(c)),
+    precheck: (c, n) => call((l) => l.precheck(c, n)),
+    commitExecution: (c) => call((l) => l.commitExecution(c)),
+    finishExecution: (f) => call((l) => l.finishExecution(f)),
+    unfinishedExecutions: (p, i) => call((l) => l.unfinishedExecutions(p, i)),
+    subscribe: (h) => call((l) => l.subscribe(h)),
     health: () => call((l) => l.health()),
     close: async () => {
       await opening;

@@ -34,3 +34,19 @@ export async function ensureAdminToken(config: SebConfig): Promise<string> {
   await writeFile(file, token + '\n', { mode: 0o600 });
   return token;
 }
+
+/** This state directory's node id: instance ids start with it, so a seb restarted on the same state directory
+ * recognises the executions its predecessor left unfinished. Created on first start. */
+export async function ensureNodeId(stateDir: string, host: string): Promise<string> {
+  const file = path.join(stateDir, 'node-id');
+  try {
+    const id = (await readFile(file, 'utf8')).trim();
+    if (/^[A-Za-z0-9._-]{1,80}$/.test(id)) return id;
+  } catch {
+    /* created below */
+  }
+  const id = `${host.replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 60)}-${randomBytes(4).toString('hex')}`;
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await writeFile(file, id + '\n', { mode: 0o600 });
+  return id;
+}

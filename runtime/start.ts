@@ -20,7 +20,10 @@ import { createRouter } from '../proxy/routing.ts';
 import { createSecureContextCache } from '../proxy/tls-contexts.ts';
 import { createConnectionTracker } from '../proxy/tracker.ts';
 import { createStagingStore, type StagingStore } from '../pipeline/staging.ts';
-import { ensureAdminToken, loadTrust } from './local-state.ts';
+import { ensureAdminToken, ensureNodeId, loadTrust } from './local-state.ts';
+import { startEpochWatch } from '../ledger/epoch-watch.ts';
+import { lazyAuditWriter } from './audit.ts';
+import { auditSinkOf, reportUnfinished } from './recovery.ts';
 import { openLazyLedger } from './lazy-ledger.ts';
 import { createPipeline } from '../pipeline/run.ts';
 import { createGate } from '../pipeline/gate.ts';
@@ -41,7 +44,7 @@ export interface RunningSeb {
   close(): Promise<void>;
 }
 
-export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}): Promise<RunningSeb> {
+export async function startSeb(config: SebConfig, opts: { logger?: Logger; auditSink?: (line: string) => void } = {}): Promise<RunningSeb> {
   const logger = opts.logger ?? createLogger(config.log.level);
   const stateDir = path.resolve(config.stateDir);
   const paths = caPaths(stateDir);
@@ -66,11 +69,21 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
   const staging = createStagingStore({ trust, subject: config.agent.subject, now });
   const metrics = createMetrics();
   const tracker = createConnectionTracker();
-  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const nodeId = await ensureNodeId(stateDir, hostname());
+  const instanceId = `${nodeId}.${process.pid}.${randomBytes(3).toString('hex')}`;
   const ledger = await openLazyLedger(
     { databaseUrl: config.ledger.databaseUrl, dir: path.join(stateDir, 'ledger'), timeoutMs: config.ledger.timeoutMs, poolSize: config.ledger.poolSize, onError: (err) => logger.warn({ event: 'ledger_error', error: err.message }, 'ledger connection error') },
     (message) => logger.error({ event: 'ledger_unavailable', error: message }, 'the ledger cannot be opened; mutations are denied until it can'),
   );
+  const epochs = startEpochWatch({
+    ledger, maxStalenessMs: config.pipeline.maxStalenessMs, reconnect: { minMs: config.ledger.reconnectMinMs, maxMs: config.ledger.reconnectMaxMs },
+    onEvent: (e) => {
+      if (e.kind === 'lost') logger.warn({ event: 'epoch_watch_lost', reason: e.detail }, 'epoch notifications lost; mutations are denied until they reconnect');
+      else logger.info({ event: `epoch_watch_${e.kind}`, detail: e.detail, at: Date.now() }, e.kind === 'connected' ? 'epoch notifications connected' : 'epoch view updated');
+    },
+  });
+  metrics.watchEpochs({ ageMs: () => epochs.ageMs(), fresh: () => epochs.snapshot().fresh });
+  const audit = lazyAuditWriter({ ledger, instanceId, ...auditSinkOf(config, opts.auditSink) });
   const platforms = {
     aws: awsPlatform({
       accountId: config.aws.accountId,
@@ -97,8 +110,11 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
     now,
     clockSkewSeconds: config.trust.clockSkewSeconds,
     concurrentStages: config.pipeline.concurrentStages,
+    epochs,
+    audit,
   });
-  const gate = createGate({ platforms, pipeline, staging });
+  const gate = createGate({ platforms, pipeline, staging, audit: { writer: audit, subject: config.agent.subject, onError: (e) => logger.error({ event: 'decision_not_recorded', code: e.code, error: e.message }, 'a denial could not be recorded in the audit trail') } });
+  void reportUnfinished({ ledger, audit, nodeId, instanceId, logger });
   const ctx: ProxyContext = {
     config,
     logger,
@@ -144,6 +160,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger } = {}
       tracker.destroyAll();
       await Promise.all(closed);
       await dispatcher.close().catch(() => dispatcher.destroy());
+      await epochs.close();
       await ledger.close();
       if (adminServer) {
         adminServer.closeAllConnections();

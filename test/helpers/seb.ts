@@ -18,6 +18,8 @@ export interface TestSeb {
   readonly endpointPort: number;
   readonly adminUrl: string;
   readonly logs: Array<Record<string, unknown>>;
+  /** The signed audit records this seb streamed (parsed JSON lines). */
+  readonly audit: Array<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -47,7 +49,8 @@ export async function startTestSeb(overrides: ConfigOverrides = {}): Promise<Tes
       cb();
     },
   });
-  const seb = await startSeb(loaded.value, { logger: createLogger(loaded.value.log.level, sink) });
+  const audit: Array<Record<string, unknown>> = [];
+  const seb = await startSeb(loaded.value, { logger: createLogger(loaded.value.log.level, sink), auditSink: (line) => audit.push(JSON.parse(line) as Record<string, unknown>) });
   const port = (hp: string | undefined) => Number(hp?.slice(hp.lastIndexOf(':') + 1));
   return {
     seb,
@@ -59,6 +62,7 @@ export async function startTestSeb(overrides: ConfigOverrides = {}): Promise<Tes
     endpointPort: port(seb.addresses.endpoint),
     adminUrl: `http://${seb.addresses.admin}`,
     logs,
+    audit,
     async stop() {
       await seb.close();
       await rm(stateDir, { recursive: true, force: true });

@@ -34,7 +34,7 @@ describe('verification pipeline', () => {
     const { adapter, calls } = recordingAdapter();
     const d = await pipeline({ adapter })({ certificate: sign(payload(NOW), key), request: request() });
     expect(d.kind).toBe('allow');
-    expect(d.stages.map((s) => s.stage)).toEqual(['signature', 'contract', 'validity', 'policy_epoch', 'revocation', 'replay', 'drift', 'mint', 'record']);
+    expect(d.stages.map((s) => s.stage)).toEqual(['signature', 'contract', 'validity', 'policy_epoch', 'revocation', 'replay', 'drift', 'mint', 'commit']);
     expect(d.stages.every((s) => s.ok && s.ms >= 0)).toBe(true);
     if (d.kind === 'allow') expect(d.identity.principal).toBe(`seb-${d.cert.payload.cid}`);
     expect(calls).toMatchObject({ observe: 1, mint: 1, released: 0 });

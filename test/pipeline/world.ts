@@ -82,6 +82,7 @@ export function recordingAdapter(opts: { state?: () => JsonValue | Error; mint?:
 /** A ledger that is down: every call fails the way the real backends report an outage. */
 export const downLedger: PipelineLedger = {
   revocationView: async () => ({ ok: false, error: sebError('SEB_LEDGER_UNAVAILABLE', 'the ledger at postgres://db did not answer within 2000 ms (ledger.timeoutMs)') }),
-  reserveNonce: async () => ({ ok: false, error: sebError('SEB_LEDGER_UNAVAILABLE', 'the ledger at postgres://db did not answer within 2000 ms (ledger.timeoutMs)') }),
-  recordExecution: async () => ({ ok: false, error: sebError('SEB_LEDGER_UNAVAILABLE', 'the ledger at postgres://db did not answer within 2000 ms (ledger.timeoutMs)') }),
+  precheck: async () => ({ ok: false, error: sebError('SEB_LEDGER_UNAVAILABLE', 'the ledger at postgres://db did not answer within 2000 ms (ledger.timeoutMs)') }),
+  commitExecution: async () => ({ ok: false, error: sebError('SEB_LEDGER_UNAVAILABLE', 'the ledger at postgres://db did not answer within 2000 ms (ledger.timeoutMs)') }),
+  finishExecution: async () => ({ ok: false, error: sebError('SEB_LEDGER_UNAVAILABLE', 'the ledger at postgres://db did not answer within 2000 ms (ledger.timeoutMs)') }),
 };
