@@ -142,6 +142,9 @@ export const configSchema = z.strictObject({
     timeoutMs: positiveMs.default(2_000),
     /** PostgreSQL connections per seb process. */
     poolSize: z.number().int().min(1).max(100).default(10),
+    /** Reconnection backoff of the epoch notification connection: doubles from reconnectMinMs to reconnectMaxMs. */
+    reconnectMinMs: positiveMs.default(100),
+    reconnectMaxMs: positiveMs.default(5_000),
   }).prefault({}),
   pipeline: z.strictObject({
     /** Run nonce reservation, drift observation and minting concurrently (overhead = the slowest, not the sum).
@@ -151,6 +154,58 @@ export const configSchema = z.strictObject({
      * SEB_REVOCATION_UNKNOWN (reads go on), ms. */
     maxStalenessMs: positiveMs.default(2_000),
   }).prefault({}),
+  webhook: z.strictObject({
+    /** Where `seb webhook serve` listens (TLS, /validate, /mutate, /healthz, /readyz). In a pod: all interfaces on
+     * the Service's target port. */
+    listen: hostPort.default('0.0.0.0:8443'),
+    /** Serving certificate chain and private key, PEM files (cert-manager's Secret mounted as tls.crt / tls.key);
+     * re-read when they change on disk. Required by `seb webhook serve`. */
+    tlsCertFile: z.string().min(1).optional(),
+    tlsKeyFile: z.string().min(1).optional(),
+    /** seb's own Kubernetes identities (usernames such as "system:serviceaccount:seb-system:seb"). In protected
+     * namespaces they may do exactly the housekeeping of minting: create and delete the empty per-execution Secrets
+     * (seb-exec-*) and request executor tokens; everything else they ask is denied like anyone else's. */
+    brokerIdentities: z.array(z.string().min(1)).default([]),
+    /** Largest AdmissionReview accepted, bytes (larger: 413). An object is at most ~1.5 MiB and a review can carry two. */
+    maxBodyBytes: z.number().int().min(1024).max(64 * 1_048_576).default(8 * 1_048_576),
+    /** Time for the API server to send a whole review, head and body, ms. */
+    requestTimeoutMs: positiveMs.default(10_000),
+    /** Bound on one decision (the ledger lookup), ms; slower is a denial. Keep it below the webhook
+     * configuration's timeoutSeconds so the API server reports seb's reason rather than its own deadline. */
+    decisionTimeoutMs: positiveMs.default(3_000),
+  }).prefault({}),
+  inject: z.strictObject({
+    /** The sidecar image `seb inject` and the mutating webhook put beside agents. */
+    image: z.string().regex(/^[^\s]+$/, { error: 'expected an image reference such as "ghcr.io/openkedge/seb:0.1.0"' }).default('ghcr.io/openkedge/seb:0.1.0'),
+    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+    /** ConfigMap in the agent pod's namespace with the sidecar's `seb.yaml` (and what it names, e.g. trust.json),
+     * mounted at /etc/seb. A pod whose namespace lacks it does not start (fail closed). */
+    configMap: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).max(253).default('seb-sidecar'),
+    /** Secret in the agent pod's namespace whose key `url` is the shared PostgreSQL ledger URL. Unset: each sidecar
+     * keeps its own embedded ledger, which neither other sidecars nor the validating webhook can see. */
+    ledgerSecret: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).max(253).optional(),
+    /** The sidecar's ports: proxy and endpoint bind to loopback, admin (probes, metrics) to the pod's addresses. */
+    ports: z.strictObject({
+      proxy: z.number().int().min(1).max(65535).default(7080),
+      endpoint: z.number().int().min(1).max(65535).default(7443),
+      admin: z.number().int().min(1).max(65535).default(7090),
+    }).refine((p) => new Set([p.proxy, p.endpoint, p.admin]).size === 3, { error: 'the proxy, endpoint and admin ports must differ' }).prefault({}),
+    /** UID and GID the sidecar runs as (the image's `node` user); never 0. */
+    runAsUser: z.number().int().min(1).max(2_147_483_647).default(1000),
+    /** The sidecar's resources, as Kubernetes quantities. Measured resident memory once ready: ~220 MB with a
+     * PostgreSQL ledger, 500-730 MB with the embedded one (PGlite), hence the 1Gi limit. */
+    resources: z.strictObject({
+      requests: z.strictObject({ cpu: z.string().regex(/^\d+(\.\d+)?m?$/).default('50m'), memory: z.string().regex(/^\d+(Ki|Mi|Gi)?$/).default('256Mi') }).prefault({}),
+      limits: z.strictObject({ cpu: z.string().regex(/^\d+(\.\d+)?m?$/).optional(), memory: z.string().regex(/^\d+(Ki|Mi|Gi)?$/).default('1Gi') }).prefault({}),
+    }).prefault({}),
+  }).prefault({}),
+  audit: z.strictObject({
+    /** Besides the ledger, each signed audit record is streamed as one JSON line ("type":"seb.audit") for log
+     * shippers: to stdout (beside the JSON logs), appended to audit.file, or not at all. */
+    stream: z.enum(['stdout', 'file', 'off']).default('stdout'),
+    /** With stream "file": the file records are appended to (created with mode 0600). */
+    file: z.string().min(1).optional(),
+  }).refine((v) => v.stream !== 'file' || v.file !== undefined, { error: 'audit.stream "file" needs audit.file', path: ['file'] }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),

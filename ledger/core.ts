@@ -4,7 +4,9 @@
 import type { Backend, Session } from './backend.ts';
 import { badArgument, closedError, ledgerFailure, timedOut } from './failure.ts';
 import { migrate, MIGRATIONS, type Migration } from './migrate.ts';
-import type { AuditRecord, EpochName, Epochs, Ledger, LedgerResult } from './types.ts';
+import type { AuditRecord, EpochName, Epochs, Execution, Ledger, LedgerResult } from './types.ts';
+import { sebError, type SebError } from '../errors/codes.ts';
+import { insertAuditRow } from './audit-sql.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_AUDIT_PAGE = 10_000;
@@ -47,7 +49,29 @@ type RevocationRow = { reason: string | null; revoked_at: Date | null };
 const statusOf = (row: RevocationRow | undefined) =>
   row?.reason != null && row.revoked_at != null ? { revoked: true as const, reason: row.reason, revokedAt: row.revoked_at } : { revoked: false as const };
 
-type AuditRow = { id: unknown; instance_id: string; seq: unknown; kind: 'decision' | 'outcome'; cid: string | null; at: Date; body: object };
+type ExecutionRow = { cid: string; nonce: string; instance_id: string; principal: string; credential_id: string | null; expires_at: Date };
+const executionOf = (r: ExecutionRow): Execution => ({
+  cid: r.cid, nonce: r.nonce, instanceId: r.instance_id, principal: r.principal, ...(r.credential_id ? { credentialId: r.credential_id } : {}), expiresAt: r.expires_at.getTime() / 1000,
+});
+
+/** fn raced against the deadline, for work outside a Backend session (the notification connection). */
+async function raceDeadline<T>(where: string, doing: string, timeoutMs: number, fn: () => Promise<T>): Promise<LedgerResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => { timer = setTimeout(resolve, timeoutMs, 'deadline'); });
+  const work = fn().then((value): LedgerResult<T> => ({ ok: true, value }), (cause: unknown): LedgerResult<T> => ({ ok: false, error: ledgerFailure(where, doing, timeoutMs, cause) }));
+  const first = await Promise.race([work, deadline]);
+  clearTimeout(timer);
+  return first === 'deadline' ? { ok: false, error: timedOut(where, doing, timeoutMs) } : first;
+}
+
+type AuditRow = { id: unknown; instance_id: string; seq: unknown; kind: 'decision' | 'outcome'; cid: string | null; at: Date; body: object;
+  prev_hash: string | null; hash: string | null; signature: string | null };
+const HEX64 = /^[0-9a-f]{64}$/;
+/** Rows written before migration 003 carry no chain fields: '' (verify reports them as unsigned). */
+const auditRecordOf = (r: AuditRow): AuditRecord => ({
+  id: String(r.id), seq: num(r.seq), instanceId: r.instance_id, kind: r.kind, at: r.at, body: r.body, ...(r.cid === null ? {} : { cid: r.cid }),
+  prevHash: r.prev_hash ?? '', hash: r.hash ?? '', signature: r.signature ?? '',
+});
 
 export function createLedger(backend: Backend, options: { timeoutMs: number; schema: Ledger['schema'] }): Ledger {
   const { timeoutMs } = options;
@@ -55,6 +79,8 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
   // Every operation is a single statement (atomic on its own), so none needs an explicit transaction.
   const run = <T>(doing: string, fn: (s: Session) => Promise<T>): Promise<LedgerResult<T>> =>
     closed ? Promise.resolve({ ok: false, error: closedError(backend.where, doing) }) : bounded(backend, doing, timeoutMs, false, fn);
+  const transaction = <T>(doing: string, fn: (s: Session) => Promise<T>): Promise<LedgerResult<T>> =>
+    closed ? Promise.resolve({ ok: false, error: closedError(backend.where, doing) }) : bounded(backend, doing, timeoutMs, true, fn);
   const invalid = <T>(doing: string, what: string): Promise<LedgerResult<T>> => Promise.resolve({ ok: false, error: badArgument(doing, what) });
 
   return {
@@ -126,19 +152,28 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
       });
     },
 
-    appendAudit({ instanceId, kind, cid, at, body }) {
-      const doing = `appending a ${kind} record`;
-      if (kind !== 'decision' && kind !== 'outcome') return invalid(doing, `an unknown audit kind (${JSON.stringify(kind)})`);
-      if (!(at instanceof Date) || Number.isNaN(at.getTime())) return invalid(doing, 'an invalid audit time');
-      // One statement: the head row's lock hands out seq without gaps even when one instance appends concurrently.
+    appendAudit(row) {
+      const doing = `appending audit record ${row.instanceId}#${row.seq}`;
+      if (row.kind !== 'decision' && row.kind !== 'outcome') return invalid(doing, `an unknown audit kind (${JSON.stringify(row.kind)})`);
+      if (!(row.at instanceof Date) || Number.isNaN(row.at.getTime())) return invalid(doing, 'an invalid audit time');
+      if (!Number.isSafeInteger(row.seq) || row.seq < 1) return invalid(doing, `an audit seq that is not a positive integer (${row.seq})`);
+      if (!HEX64.test(row.hash) || !HEX64.test(row.prevHash)) return invalid(doing, 'an audit hash that is not 64 lower-case hex digits');
+      return run(doing, async (s) => ({ id: await insertAuditRow(s, row) }));
+    },
+
+    registerAuditKey({ instanceId, publicKey }) {
+      const doing = `registering the audit key of instance ${instanceId}`;
+      // DO NOTHING then read: a second registration with another key must fail, not replace the first.
       return run(doing, async (s) => {
-        const rows = await s.query<{ id: unknown; seq: unknown }>(
-          `WITH head AS (INSERT INTO seb_audit_heads (instance_id, seq) VALUES ($1, 1)
-                         ON CONFLICT (instance_id) DO UPDATE SET seq = seb_audit_heads.seq + 1 RETURNING seq)
-           INSERT INTO seb_audit (instance_id, seq, kind, cid, at, body) SELECT $1, head.seq, $2, $3, $4, $5::jsonb FROM head
-           RETURNING id, seq`, [instanceId, kind, cid ?? null, at, JSON.stringify(body)]);
-        return { id: String(rows[0]!.id), seq: num(rows[0]!.seq) };
+        await s.query('INSERT INTO seb_audit_keys (instance_id, public_key) VALUES ($1, $2) ON CONFLICT (instance_id) DO NOTHING', [instanceId, publicKey]);
+        const rows = await s.query<{ public_key: string }>('SELECT public_key FROM seb_audit_keys WHERE instance_id = $1', [instanceId]);
+        if (rows[0]?.public_key !== publicKey) throw new Error(`instance ${instanceId} already has another audit key; instance ids must be unique per seb process`);
       });
+    },
+
+    auditKeys() {
+      return run('reading the audit keys', async (s) => (await s.query<{ instance_id: string; public_key: string; registered_at: Date }>(
+        'SELECT instance_id, public_key, registered_at FROM seb_audit_keys ORDER BY instance_id')).map((r) => ({ instanceId: r.instance_id, publicKey: r.public_key, registeredAt: r.registered_at })));
     },
 
     recordExecution({ cid, nonce, instanceId, principal, credentialId, expiresAt }) {
@@ -161,16 +196,109 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
       });
     },
 
-    listAudit({ since, afterId, limit }) {
+    precheck(cid, nonce) {
+      const doing = `checking the nonce and revocation of certificate ${cid}`;
+      if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
+      return run(doing, async (s) => {
+        const row = (await s.query<RevocationRow & { used: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM seb_nonces WHERE cid = $1 AND nonce = $2) AS used, r.reason, r.revoked_at
+           FROM (SELECT 1) one LEFT JOIN seb_revocations r ON r.cid = $1`, [cid, nonce]))[0];
+        return { nonceUsed: row?.used === true, ...statusOf(row) };
+      });
+    },
+
+    commitExecution({ reservation, execution, policyEpoch, revocationEpoch, decision }) {
+      const { cid, nonce } = reservation;
+      const doing = `committing the execution of certificate ${cid}`;
+      if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
+      // FOR SHARE on the epoch rows: a bump waits for executions committing under the old epoch and they wait for
+      // it, so every execution is ordered before or after each bump, never across it.
+      return transaction(doing, async (s): Promise<SebError | undefined> => {
+        const row = (await s.query<RevocationRow & { policy: unknown; revocation: unknown }>(
+          `SELECT e.policy, e.revocation, r.reason, r.revoked_at
+           FROM (SELECT max(value) FILTER (WHERE name = 'policy') AS policy, max(value) FILTER (WHERE name = 'revocation') AS revocation
+                 FROM (SELECT name, value FROM seb_epochs FOR SHARE) locked) e
+           LEFT JOIN seb_revocations r ON r.cid = $1`, [cid]))[0];
+        const epochs = epochsOf(row);
+        const status = statusOf(row);
+        if (policyEpoch !== epochs.policy) return sebError('SEB_POLICY_EPOCH', `certificate ${cid} was issued under policy epoch ${policyEpoch}, the current policy epoch is ${epochs.policy} (changed while the request was being checked); ask the SAB to re-certify under the current policy`);
+        if (revocationEpoch < epochs.revocation) return sebError('SEB_REVOKED', `certificate ${cid} predates revocation epoch ${epochs.revocation} (it carries ${revocationEpoch}): every certificate issued before it is revoked`);
+        if (revocationEpoch > epochs.revocation) return sebError('SEB_REVOCATION_UNKNOWN', `certificate ${cid} was issued under revocation epoch ${revocationEpoch}, but the ledger is at ${epochs.revocation}; check that the SAB and seb use the same ledger`);
+        if (status.revoked) return sebError('SEB_REVOKED', `certificate ${cid} was revoked at ${status.revokedAt.toISOString()}: ${status.reason}`);
+        const reserved = await s.query(
+          `INSERT INTO seb_nonces (cid, nonce, subject, instance_id, expires_at) VALUES ($1, $2, $3, $4, to_timestamp($5))
+           ON CONFLICT (cid, nonce) DO NOTHING RETURNING 1 AS reserved`,
+          [cid, nonce, reservation.subject, reservation.instanceId, Math.min(reservation.expiresAt, LATEST_EXPIRY)]);
+        if (reserved.length !== 1) return sebError('SEB_REPLAY', `certificate ${cid} has already been used (nonce ${nonce}); each certificate authorises one execution`);
+        await s.query(
+          `INSERT INTO seb_executions (cid, nonce, instance_id, principal, credential_id, expires_at) VALUES ($1, $2, $3, $4, $5, to_timestamp($6))`,
+          [cid, nonce, execution.instanceId, execution.principal, execution.credentialId ?? null, Math.min(execution.expiresAt, LATEST_EXPIRY)]);
+        if (decision) await insertAuditRow(s, decision);
+        return undefined;
+      }).then((r): LedgerResult<void> => (!r.ok ? r : r.value ? { ok: false, error: r.value } : { ok: true, value: undefined }));
+    },
+
+    finishExecution({ cid, nonce, result, outcome }) {
+      const doing = `recording the outcome of certificate ${cid}`;
+      if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
+      return transaction(doing, async (s) => {
+        await s.query(`UPDATE seb_executions SET outcome = $3, outcome_at = now() WHERE cid = $1 AND nonce = $2 AND outcome IS NULL`, [cid, nonce, result]);
+        if (outcome) await insertAuditRow(s, outcome);
+      });
+    },
+
+    unfinishedExecutions(prefix, instanceId) {
+      return run(`listing unfinished executions of ${prefix}*`, async (s) => (await s.query<ExecutionRow>(
+        `SELECT cid, nonce, instance_id, principal, credential_id, expires_at FROM seb_executions
+         WHERE outcome IS NULL AND starts_with(instance_id, $1) AND instance_id <> $2 ORDER BY created_at`, [prefix, instanceId])).map(executionOf));
+    },
+
+    async subscribe(handlers) {
+      if (closed) return { ok: false, error: closedError(backend.where, 'subscribing to epoch notifications') };
+      try {
+        const listener = await backend.listen(['seb_epochs', 'seb_revocations'], (channel, payload) => {
+          try {
+            const msg = JSON.parse(payload) as { name?: unknown; value?: unknown; cid?: unknown };
+            if (channel === 'seb_epochs' && (msg.name === 'policy' || msg.name === 'revocation')) handlers.onEpoch(msg.name, num(msg.value));
+            else if (channel === 'seb_revocations' && typeof msg.cid === 'string') handlers.onRevoked(msg.cid);
+          } catch { /* not ours: ignore */ }
+        }, handlers.onLost);
+        return {
+          ok: true,
+          value: {
+            epochs: () => raceDeadline(backend.where, 'reading the epochs on the notification connection', timeoutMs, async () => epochsOf((await listener.query<{ policy: unknown; revocation: unknown }>(
+              `SELECT max(value) FILTER (WHERE name = 'policy') AS policy, max(value) FILTER (WHERE name = 'revocation') AS revocation FROM seb_epochs`))[0])),
+            close: () => listener.close(),
+          },
+        };
+      } catch (err) {
+        return { ok: false, error: ledgerFailure(backend.where, 'subscribing to epoch notifications', timeoutMs, err) };
+      }
+    },
+
+    listAudit({ since, afterId, limit, order = 'id', afterChain }) {
       const doing = 'listing audit records';
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) return invalid(doing, `a limit outside 1-${MAX_AUDIT_PAGE} (${limit})`);
       if (afterId !== undefined && !/^\d{1,19}$/.test(afterId)) return invalid(doing, `an afterId that is not an audit id (${JSON.stringify(afterId)})`);
+      if (order !== 'id' && order !== 'chain' && order !== 'latest') return invalid(doing, `an unknown audit order (${JSON.stringify(order)})`);
+      const columns = 'id, instance_id, seq, kind, cid, at, body, prev_hash, hash, signature';
+      if (order === 'latest') {
+        return run(doing, async (s) => (await s.query<AuditRow>(
+          `SELECT * FROM (SELECT ${columns} FROM seb_audit WHERE ($1::timestamptz IS NULL OR at >= $1) ORDER BY id DESC LIMIT $2) newest ORDER BY id`,
+          [since ?? null, limit])).map(auditRecordOf));
+      }
+      if (order === 'chain') {
+        // Row comparison walks the (instance_id, seq) unique index.
+        return run(doing, async (s) => (await s.query<AuditRow>(
+          `SELECT ${columns} FROM seb_audit
+           WHERE ($1::text IS NULL OR (instance_id, seq) > ($1::text, $2::bigint)) AND ($3::timestamptz IS NULL OR at >= $3)
+           ORDER BY instance_id, seq LIMIT $4`,
+          [afterChain?.instanceId ?? null, afterChain?.seq ?? 0, since ?? null, limit])).map(auditRecordOf));
+      }
       return run(doing, async (s) => (await s.query<AuditRow>(
-        `SELECT id, instance_id, seq, kind, cid, at, body FROM seb_audit
+        `SELECT ${columns} FROM seb_audit
          WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::bigint IS NULL OR id > $2) ORDER BY id LIMIT $3`,
-        [since ?? null, afterId ?? null, limit])).map((r): AuditRecord => ({
-        id: String(r.id), seq: num(r.seq), instanceId: r.instance_id, kind: r.kind, at: r.at, body: r.body, ...(r.cid === null ? {} : { cid: r.cid }),
-      })));
+        [since ?? null, afterId ?? null, limit])).map(auditRecordOf));
     },
 
     async health() {

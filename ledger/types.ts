@@ -3,6 +3,7 @@
 // SQL. Every method returns its failure as a value (SEB_LEDGER_UNAVAILABLE, with a message telling the operator
 // what to do) within ledger.timeoutMs: the verification pipeline denies the mutation and never hangs on the ledger.
 import type { SebError } from '../errors/codes.ts';
+import type { SignedAuditRow } from '../audit/writer.ts';
 
 export type LedgerResult<T> =
   | { readonly ok: true; readonly value: T }
@@ -43,20 +44,35 @@ export interface Revocation {
 
 export type AuditKind = 'decision' | 'outcome';
 
+/** One signed, hash-chained audit record as the ledger stores it (audit/chain.ts computes hash and signature). */
 export interface AuditEntry {
   readonly instanceId: string;
+  /** 1, 2, 3, ... per instanceId, without gaps, handed out by the instance's audit writer. */
+  readonly seq: number;
   readonly kind: AuditKind;
   /** The certificate the attempt claimed, if any (untrusted for denials, so stored as text, not checked). */
   readonly cid?: string;
   readonly at: Date;
   readonly body: object;
+  /** Hash of the instance's previous record (64 lower-case hex; 64 zeros for seq 1). */
+  readonly prevHash: string;
+  /** sha256, 64 lower-case hex, over the record's canonical form (see audit/README.md). */
+  readonly hash: string;
+  /** Ed25519 signature of the hash by the instance's audit key, base64. */
+  readonly signature: string;
 }
 
 export interface AuditRecord extends AuditEntry {
   /** Ledger-wide id (bigserial, as a decimal string: it may outgrow a JS number). */
   readonly id: string;
-  /** 1, 2, 3, ... per instanceId, without gaps: the order a later hash chain links records in. */
-  readonly seq: number;
+}
+
+/** An instance's audit public key, registered before its first record. */
+export interface AuditKey {
+  readonly instanceId: string;
+  /** Ed25519 public key, SPKI DER, base64. */
+  readonly publicKey: string;
+  readonly registeredAt: Date;
 }
 
 export interface AuditQuery {
@@ -66,6 +82,11 @@ export interface AuditQuery {
   readonly afterId?: string;
   /** At most this many records, 1 to 10000, oldest first. */
   readonly limit: number;
+  /** 'id' (default): ledger-wide in the order written. 'chain': by instance id, then seq (the order verify walks
+   * the chains in); page with afterChain. 'latest': the newest `limit` records, oldest first (for tail). */
+  readonly order?: 'id' | 'chain' | 'latest';
+  /** With order 'chain': records after this (instanceId, seq) position. */
+  readonly afterChain?: { readonly instanceId: string; readonly seq: number };
 }
 
 /** A certified mutation seb is about to execute, under the identity minted for it. */
@@ -79,6 +100,35 @@ export interface Execution {
   readonly credentialId?: string;
   /** Seconds since the Unix epoch. */
   readonly expiresAt: number;
+}
+
+export interface ExecutionCommit {
+  readonly reservation: NonceReservation;
+  readonly execution: Execution;
+  /** The certificate's epochs: the commit fails if the ledger has moved past them. */
+  readonly policyEpoch: number;
+  readonly revocationEpoch: number;
+  readonly decision?: SignedAuditRow;
+}
+
+export interface ExecutionFinish {
+  readonly cid: string;
+  readonly nonce: string;
+  readonly result: 'completed' | 'uncertain';
+  readonly outcome?: SignedAuditRow;
+}
+
+export interface SubscriptionHandlers {
+  onEpoch(name: EpochName, value: number): void;
+  onRevoked(cid: string): void;
+  /** The notification connection is gone; the subscription is dead (subscribe again). */
+  onLost(reason: string): void;
+}
+
+export interface Subscription {
+  /** Reads the epochs over the notification connection itself, proving it is alive and caught up. */
+  epochs(): Promise<LedgerResult<Epochs>>;
+  close(): Promise<void>;
 }
 
 export interface LedgerHealth {
@@ -102,11 +152,29 @@ export interface Ledger {
   revoke(cid: string, reason: string): Promise<LedgerResult<Revocation>>;
   revocationStatus(cid: string): Promise<LedgerResult<RevocationStatus>>;
   revocationView(cid: string): Promise<LedgerResult<RevocationView>>;
-  appendAudit(entry: AuditEntry): Promise<LedgerResult<{ readonly id: string; readonly seq: number }>>;
+  /** Stores one signed record (audit/writer.ts makes them); fails if (instanceId, seq) is taken. */
+  appendAudit(entry: AuditEntry): Promise<LedgerResult<{ readonly id: string }>>;
+  /** Registers an instance's audit public key; idempotent for the same key, an error for a different one. */
+  registerAuditKey(key: { readonly instanceId: string; readonly publicKey: string }): Promise<LedgerResult<void>>;
+  /** Every registered audit key, by instance id. */
+  auditKeys(): Promise<LedgerResult<readonly AuditKey[]>>;
   /** Records an execution (its nonce must be reserved); written before the call goes upstream. */
   recordExecution(execution: Execution): Promise<LedgerResult<void>>;
   /** The execution a minted credential belongs to, for the admission webhook. */
   executionByCredential(credentialId: string): Promise<LedgerResult<Execution | undefined>>;
+  /** A cheap read before the concurrent stages: has this nonce been used, is the certificate revoked? (The
+   * authoritative answer is commitExecution's, in one transaction; this only spares a mint for a replay.) */
+  precheck(cid: string, nonce: string): Promise<LedgerResult<{ readonly nonceUsed: boolean } & RevocationStatus>>;
+  /** One transaction: re-checks the epochs and the certificate's revocation, reserves the nonce, writes the
+   * execution and (when given) the decision record. Fails with SEB_REPLAY, SEB_REVOKED, SEB_POLICY_EPOCH or
+   * SEB_LEDGER_UNAVAILABLE and then writes nothing: a nonce is never reserved without its decision record. */
+  commitExecution(commit: ExecutionCommit): Promise<LedgerResult<void>>;
+  /** Marks an execution finished (completed or uncertain) and writes its outcome record, in one transaction. */
+  finishExecution(finish: ExecutionFinish): Promise<LedgerResult<void>>;
+  /** Executions without an outcome whose instance id starts with prefix, other than instanceId (crash recovery). */
+  unfinishedExecutions(prefix: string, instanceId: string): Promise<LedgerResult<readonly Execution[]>>;
+  /** A connection that receives epoch and revocation notifications (LISTEN/NOTIFY; in-process for PGlite). */
+  subscribe(handlers: SubscriptionHandlers): Promise<LedgerResult<Subscription>>;
   listAudit(query: AuditQuery): Promise<LedgerResult<readonly AuditRecord[]>>;
   /** One cheap round trip. */
   health(): Promise<LedgerResult<LedgerHealth>>;
