@@ -241,10 +241,14 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
     finishExecution({ cid, nonce, result, outcome }) {
       const doing = `recording the outcome of certificate ${cid}`;
       if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
-      return transaction(doing, async (s) => {
-        await s.query(`UPDATE seb_executions SET outcome = $3, outcome_at = now() WHERE cid = $1 AND nonce = $2 AND outcome IS NULL`, [cid, nonce, result]);
+      // An execution gets one outcome: a retry after a write that did commit (its answer was lost) finds it
+      // recorded and writes nothing, so the trail never holds two outcomes for one call.
+      return transaction(doing, async (s): Promise<SebError | undefined> => {
+        const updated = await s.query(`UPDATE seb_executions SET outcome = $3, outcome_at = now() WHERE cid = $1 AND nonce = $2 AND outcome IS NULL RETURNING 1 AS done`, [cid, nonce, result]);
+        if (updated.length !== 1) return sebError('SEB_INTERNAL', `the execution of certificate ${cid} has no open outcome to record (unknown, or already recorded)`);
         if (outcome) await insertAuditRow(s, outcome);
-      });
+        return undefined;
+      }).then((r): LedgerResult<void> => (!r.ok ? r : r.value ? { ok: false, error: r.value } : { ok: true, value: undefined }));
     },
 
     unfinishedExecutions(prefix, instanceId) {

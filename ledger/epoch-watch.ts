@@ -22,6 +22,8 @@ export interface EpochWatch {
   isRevoked(cid: string): boolean;
   /** Milliseconds since the view was last confirmed; Infinity before the first confirmation. */
   ageMs(): number;
+  /** Resolves true once the view is fresh, false if it is not within timeoutMs. */
+  ready(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,14 @@ export function startEpochWatch(options: EpochWatchOptions): EpochWatch {
       return { fresh: true, epochs, ageMs: age };
     },
     isRevoked: (cid) => revoked.has(cid.toLowerCase()),
+    async ready(timeoutMs) {
+      const deadline = now() + timeoutMs;
+      while (!this.snapshot().fresh) {
+        if (stopped || now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return true;
+    },
     ageMs: () => now() - confirmedAt,
     async close() {
       stopped = true;

@@ -110,7 +110,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return deny(commit.verdict.error, cert);
     }
     const started = performance.now();
-    const complete = async (outcome: ExecutionOutcome): Promise<LedgerResult<void>> => {
+    const completeOnce = async (outcome: ExecutionOutcome): Promise<LedgerResult<void>> => {
       const finish = { cid, nonce, result: outcome.result };
       if (!deps.audit) return deps.ledger.finishExecution(finish);
       const body: OutcomeBody = {
@@ -121,6 +121,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         ...(outcome.error ? { error: outcome.error } : {}),
       };
       return deps.audit.append('outcome', body, cid, (row) => deps.ledger.finishExecution({ ...finish, outcome: row }));
+    };
+    // The call has happened: its outcome must reach the ledger even across a ledger outage, so it is retried with
+    // backoff (about half a minute); if seb dies first, the next start reports the execution as uncertain.
+    const complete = async (outcome: ExecutionOutcome): Promise<LedgerResult<void>> => {
+      let result = await completeOnce(outcome);
+      for (let delay = 100; !result.ok && result.error.code === 'SEB_LEDGER_UNAVAILABLE' && delay <= 6_400; delay *= 2) {
+        await new Promise((r) => setTimeout(r, delay));
+        result = await completeOnce(outcome);
+      }
+      return result;
     };
     return { kind: 'allow', cert, identity, stages, complete };
   };

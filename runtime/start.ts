@@ -82,6 +82,8 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger; audit
       else logger.info({ event: `epoch_watch_${e.kind}`, detail: e.detail, at: Date.now() }, e.kind === 'connected' ? 'epoch notifications connected' : 'epoch view updated');
     },
   });
+  // Mutations are denied until the epochs are confirmed; give the first confirmation a moment before serving.
+  if (!(await epochs.ready(Math.min(config.pipeline.maxStalenessMs, 5_000)))) logger.warn({ event: 'epoch_watch_not_ready', reason: epochs.snapshot().fresh ? '' : (epochs.snapshot() as { reason: string }).reason }, 'serving before the epochs are confirmed: mutations are denied until they are');
   metrics.watchEpochs({ ageMs: () => epochs.ageMs(), fresh: () => epochs.snapshot().fresh });
   const audit = lazyAuditWriter({ ledger, instanceId, ...auditSinkOf(config, opts.auditSink) });
   const platforms = {

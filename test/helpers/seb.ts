@@ -88,15 +88,18 @@ export interface SebProcess {
   readonly proxyPort: number;
   readonly caPem: string;
   readonly instanceId: string;
-  stop(): Promise<number | null>;
+  /** Everything the process wrote to stdout and stderr so far (JSON logs and audit lines). */
+  output(): string;
+  /** SIGTERM (graceful) unless another signal is given; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** seb as a separate OS process (`seb serve --config FILE`), for tests about several processes. */
-export async function spawnSeb(overrides: ConfigOverrides = {}): Promise<SebProcess> {
+export async function spawnSeb(overrides: ConfigOverrides = {}, opts: { stateDir?: string } = {}): Promise<SebProcess> {
   const { spawn } = await import('node:child_process');
   const { writeFile } = await import('node:fs/promises');
   const { SEB_BIN } = await import('./run.ts');
-  const stateDir = await tempDir('seb-proc-');
+  const stateDir = opts.stateDir ?? await tempDir('seb-proc-');
   const file = path.join(stateDir, 'config.json');
   await writeFile(file, JSON.stringify(deepMerge({ stateDir, listen: { proxy: '127.0.0.1:0', endpoint: 'off', admin: 'off' } }, overrides)));
   const child = spawn(process.execPath, [SEB_BIN, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -110,17 +113,17 @@ export async function spawnSeb(overrides: ConfigOverrides = {}): Promise<SebProc
     });
     child.once('exit', (code) => reject(new Error(`seb exited ${code}: ${out}`)));
   });
-  child.stdout.resume();
   const proxy = String(started.proxy);
   return {
     stateDir,
     proxyPort: Number(proxy.slice(proxy.lastIndexOf(':') + 1)),
     caPem: await readFile(path.join(stateDir, 'ca', 'ca.crt'), 'utf8'),
     instanceId: String(started.instanceId),
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve(child.exitCode);
+    output: () => out,
+    stop: (signal = 'SIGTERM') => new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
       child.once('exit', (code) => resolve(code));
-      child.kill('SIGTERM');
+      child.kill(signal);
     }),
   };
 }
