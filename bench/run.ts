@@ -6,7 +6,10 @@ import path from 'node:path';
 import { benchConfig, benchPassthrough } from './passthrough.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchKube } from './kube.ts';
+import { benchAws } from './aws.ts';
 import { createBenchDatabase } from './database.ts';
+import { benchAudit } from './audit.ts';
+import { benchRevocation } from './revocation.ts';
 
 const out = path.resolve(import.meta.dirname, 'results');
 await mkdir(out, { recursive: true });
@@ -29,6 +32,27 @@ if (!only || only === 'kube') {
   const kube = await benchKube();
   const result = { benchmark: 'kube', environment, ...kube };
   await writeFile(path.join(out, 'kube.json'), JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+}
+if (!only || only === 'audit') {
+  const db = await createBenchDatabase();
+  try {
+    const result = { benchmark: 'audit', environment, ...(await benchAudit(db?.url)) };
+    await writeFile(path.join(out, 'audit.json'), JSON.stringify(result, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    await db?.drop();
+  }
+}
+if (!only || only === 'aws') {
+  const aws = await benchAws();
+  const result = { benchmark: 'aws', environment, ...aws };
+  await writeFile(path.join(out, 'aws.json'), JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+}
+if (!only || only === 'revocation') {
+  const result = { benchmark: 'revocation', environment, ...(await benchRevocation()) };
+  await writeFile(path.join(out, 'revocation.json'), JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 if (only && only !== 'passthrough') process.exit(0);

@@ -79,7 +79,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger; audit
     ledger, maxStalenessMs: config.pipeline.maxStalenessMs, reconnect: { minMs: config.ledger.reconnectMinMs, maxMs: config.ledger.reconnectMaxMs },
     onEvent: (e) => {
       if (e.kind === 'lost') logger.warn({ event: 'epoch_watch_lost', reason: e.detail }, 'epoch notifications lost; mutations are denied until they reconnect');
-      else logger.info({ event: `epoch_watch_${e.kind}`, detail: e.detail, at: Date.now() }, e.kind === 'connected' ? 'epoch notifications connected' : 'epoch view updated');
+      else logger.info({ event: `epoch_watch_${e.kind}`, detail: e.detail, at: performance.timeOrigin + performance.now() }, e.kind === 'connected' ? 'epoch notifications connected' : 'epoch view updated');
     },
   });
   // Mutations are denied until the epochs are confirmed; give the first confirmation a moment before serving.

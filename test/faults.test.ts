@@ -85,7 +85,7 @@ describe.skipIf(pgSkip !== undefined)('faults', () => {
       const facts = await until('every execution has its outcome', async () => {
         const f = await ledgerFacts(db);
         return f.executions.every((e) => e.outcome !== null) ? f : undefined;
-      }, 40_000).catch(async (err: Error) => { console.log(JSON.stringify(seb.logs.filter((l) => l.event === 'outcome_not_recorded' || l.level >= 50).slice(0, 5))); throw err; });
+      }, 40_000).catch(async (err: Error) => { console.log(JSON.stringify(seb.logs.filter((l) => l.event === 'outcome_not_recorded' || Number(l.level) >= 50).slice(0, 5))); throw err; });
       expect(facts.executions.length).toBe(ok.size);
       expect(world.executedPatches() - executedBefore).toBe(ok.size);
       expect(facts.nonces).toBe(facts.executions.length); // a nonce is reserved only with its execution
