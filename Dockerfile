@@ -23,8 +23,15 @@ COPY runtime ./runtime
 COPY pipeline ./pipeline
 COPY platforms ./platforms
 COPY ledger ./ledger
-RUN mkdir -p /var/lib/seb && chown node:node /var/lib/seb
-USER node
+COPY admission ./admission
+COPY audit ./audit
+# Hardening: a numeric non-root user (1000 is `node`), so Kubernetes can verify runAsNonRoot; seb writes only to
+# its state directory, so the root filesystem can be read-only (docker run --read-only, Kubernetes
+# readOnlyRootFilesystem) with /var/lib/seb as a volume; it needs no capabilities (--cap-drop ALL, drop: [ALL]) and
+# binds only unprivileged ports.
+RUN mkdir -p /var/lib/seb && chown 1000:1000 /var/lib/seb && chmod 0700 /var/lib/seb
+VOLUME ["/var/lib/seb"]
+USER 1000:1000
 # 7080 forward proxy (HTTPS_PROXY), 7443 endpoint listener, 7090 admin (/healthz, /readyz, /metrics).
 # Listeners bind to loopback by default (a sidecar shares its pod's network namespace); for `docker run -p`
 # set SEB_PROXY_LISTEN=0.0.0.0:7080 etc.

@@ -57,7 +57,9 @@ export async function verifyTrail(pages: AsyncIterable<readonly AuditRecord[]>, 
   for (const key of copy?.keys() ?? []) {
     const at = key.lastIndexOf('#');
     const instanceId = key.slice(0, at);
-    copied.set(instanceId, [...(copied.get(instanceId) ?? []), Number(key.slice(at + 1))]);
+    const seqs = copied.get(instanceId) ?? [];
+    seqs.push(Number(key.slice(at + 1)));
+    copied.set(instanceId, seqs);
   }
   for (const seqs of copied.values()) seqs.sort((a, b) => a - b);
   const seen = new Set<string>();
@@ -144,4 +146,28 @@ function signedSeq(r: AuditRecord): number | undefined {
     }
   }
   return undefined;
+}
+
+/** Reads a copy of the trail from JSON lines (the streamed form or `seb audit export`); other lines, such as the
+ * JSON logs beside the records on stdout, are skipped. A malformed audit line is an error naming it. */
+export function parseTrailCopy(text: string): { ok: true; copy: TrailCopy; records: number } | { ok: false; error: string } {
+  const copy = new Map<string, { hash: string; signature: string }>();
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (!line.startsWith('{') || !line.includes('"seb.audit"')) continue;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      continue; // not JSON at all: some other output that happens to mention seb.audit
+    }
+    const r = record as { type?: unknown; instanceId?: unknown; seq?: unknown; hash?: unknown; signature?: unknown };
+    if (r.type !== 'seb.audit') continue;
+    if (typeof r.instanceId !== 'string' || !Number.isSafeInteger(r.seq) || typeof r.hash !== 'string' || typeof r.signature !== 'string') {
+      return { ok: false, error: `line ${i + 1} is an audit record without instanceId, seq, hash and signature` };
+    }
+    copy.set(`${r.instanceId}#${String(r.seq)}`, { hash: r.hash, signature: r.signature });
+  }
+  return { ok: true, copy, records: copy.size };
 }

@@ -43,8 +43,8 @@ export async function createAuditWriter(deps: AuditWriterDeps): Promise<LedgerRe
 function chainWriter(instanceId: string, publicKey: string, privateKey: KeyObject, ledger: Pick<Ledger, 'appendAudit'>,
                      sink: ((line: string) => void) | undefined, now: () => Date): AuditWriter {
   let head = { seq: 0, hash: GENESIS };
-  // Hashes of rows whose persist failed at the current head seq: a write that timed out may still have committed.
-  let unsure = new Set<string>();
+  // Rows whose persist failed at the current head seq, by hash: a write that timed out may still have committed.
+  let unsure = new Map<string, SignedAuditRow>();
   let queue: Promise<unknown> = Promise.resolve();
 
   const defaultPersist = async <T>(row: SignedAuditRow): Promise<LedgerResult<T>> => {
@@ -58,14 +58,24 @@ function chainWriter(instanceId: string, publicKey: string, privateKey: KeyObjec
     return { ...unsigned, hash, signature: signHash(hash, privateKey) };
   };
 
-  const advance = (seq: number, hash: string) => {
-    head = { seq, hash };
-    unsure = new Set();
+  const advance = (row: SignedAuditRow) => {
+    head = { seq: row.seq, hash: row.hash };
+    unsure = new Map();
+    try {
+      sink?.(auditLine(row));
+    } catch {
+      // The stream is a copy for log shippers; the stored row is the record (see audit/sink.ts).
+    }
   };
 
   async function appendNow<T>(kind: SignedAuditRow['kind'], body: object, cid: string | undefined,
                               persist: (row: SignedAuditRow) => Promise<LedgerResult<T>>): Promise<LedgerResult<T>> {
-    const stored = storableBody(body);
+    let stored: object;
+    try {
+      stored = storableBody(body);
+    } catch (cause) {
+      return { ok: false, error: sebError('SEB_INTERNAL', `seb built an audit record it cannot serialise (${String(cause)}); this is a bug in seb, please report it`, cause) };
+    }
     const storedCid = cid === undefined ? undefined : cleanText(cid);
     // At most two tries: the second only after learning that an earlier, seemingly failed write of ours committed.
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -77,16 +87,16 @@ function chainWriter(instanceId: string, publicKey: string, privateKey: KeyObjec
         result = { ok: false, error: sebError('SEB_LEDGER_UNAVAILABLE', `the audit record ${instanceId}#${row.seq} could not be written (${String(cause)}); mutations are denied until it can`, cause) };
       }
       if (result.ok) {
-        advance(row.seq, row.hash);
-        sink?.(auditLine(row));
+        advance(row);
         return result;
       }
       const taken = seqTaken(result.error.cause);
-      if (taken && taken.seq === row.seq && taken.storedHash !== undefined && unsure.has(taken.storedHash)) {
-        advance(taken.seq, taken.storedHash); // it was ours after all: chain on from it and try again
+      const ours = taken?.seq === row.seq && taken.storedHash !== undefined ? unsure.get(taken.storedHash) : undefined;
+      if (ours) {
+        advance(ours); // it was ours after all: chain on from it and try again
         continue;
       }
-      unsure.add(row.hash);
+      unsure.set(row.hash, row);
       return result;
     }
     return { ok: false, error: sebError('SEB_LEDGER_UNAVAILABLE', `the audit chain of instance ${instanceId} could not be resynchronised with the ledger; mutations are denied until it can`) };

@@ -13,6 +13,10 @@ import { registerCertCommands } from './cert.ts';
 import { CliError, registerSabCommands } from './sab.ts';
 import { registerLedgerCommands } from './ledger-commands.ts';
 import { registerKubeconfigCommand } from './kubeconfig.ts';
+import { registerExplainCommand } from './explain.ts';
+import { registerInjectCommands } from './inject.ts';
+import { registerAuditCommands } from './audit.ts';
+import { registerWebhookCommands } from './webhook.ts';
 import { openLedger } from '../ledger/open.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -92,6 +96,7 @@ export function buildCli(): Command {
 
   registerSabCommands(program);
   registerKubeconfigCommand(program, withConfigFlags, (flags) => configFrom(flags as ConfigFlags));
+  registerInjectCommands(program, withConfigFlags, (flags) => configFrom(flags as ConfigFlags));
   registerLedgerCommands(program, async (flags) => {
     const config = configFrom(flags);
     const opened = await openLedger({ databaseUrl: config.ledger.databaseUrl, dir: path.join(path.resolve(config.stateDir), 'ledger'), timeoutMs: config.ledger.timeoutMs, poolSize: 1 });
@@ -99,6 +104,9 @@ export function buildCli(): Command {
     return { ledger: opened.value, close: () => opened.value.close() };
   });
   registerCertCommands(program, withConfigFlags, (flags) => configFrom(flags as ConfigFlags));
+  registerExplainCommand(program, withConfigFlags, (flags) => configFrom(flags as ConfigFlags));
+  registerAuditCommands(program, configFrom);
+  registerWebhookCommands(program, (flags) => configFrom(flags as ConfigFlags));
   return program;
 }
 

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { rootCertificates } from 'node:tls';
 import { Agent } from 'undici';
 import { kubePlatform } from '../platforms/kube/module.ts';
+import { createAwsObserver } from '../platforms/aws/observe.ts';
 import {
   digestState, newCid, newNonce, signCertificate, signingKeyFromPem, trustedKeyConfig, generateSigningKey,
   type Admitted, type CertificatePayload, type Contract, type JsonValue,
@@ -44,7 +45,8 @@ export function registerSabCommands(program: Command): void {
     .option('--paths <pointers>', 'comma-separated RFC 6901 paths of the state to certify, e.g. /spec/replicas')
     .option('--epsilon <fraction>', 'tolerated fraction of certified paths that may change (0 = none)', '0')
     .option('--waive-drift <reason>', 'certify without a drift check, stating why')
-    .option('--observe', 'read the target\'s current state through the platform adapter and certify --paths of it (Kubernetes)')
+    .option('--observe', 'read the target\'s current state through the platform\'s drift probe and certify --paths of it (Kubernetes; AWS security groups, instances, Auto Scaling groups)')
+    .option('--aws-endpoint <url>', 'with --observe on an AWS contract: where to read (moto, LocalStack); default the regional AWS endpoints. Credentials: the AWS SDK default chain (AWS_ACCESS_KEY_ID, AWS_PROFILE ...)')
     .option('--kube-server <url>', 'with --observe: the Kubernetes API server')
     .option('--kube-ca <file>', 'with --observe: CA bundle of the API server (default: system roots)')
     .option('--token-file <file>', 'with --observe: a bearer token allowed to read the target')
@@ -56,7 +58,7 @@ export function registerSabCommands(program: Command): void {
 interface IssueFlags {
   key: string; contract: string; sub: string; iss: string; ttl: string; policyEpoch: string; revocationEpoch: string;
   state?: string; paths?: string; epsilon: string; waiveDrift?: string; observe?: boolean;
-  kubeServer?: string; kubeCa?: string; tokenFile?: string;
+  kubeServer?: string; kubeCa?: string; tokenFile?: string; awsEndpoint?: string;
 }
 
 async function issue(flags: IssueFlags): Promise<string> {
@@ -87,22 +89,32 @@ async function admittedFrom(flags: IssueFlags): Promise<Admitted> {
   return { waived: false, state: digestState(state, flags.paths.split(',').map((p) => p.trim()).filter(Boolean)), epsilon };
 }
 
-/** The SAB reads the target now, through the same platform adapter the broker re-observes it with. */
+/** The SAB reads the target now, through the same probe the broker re-observes it with. */
 async function observed(flags: IssueFlags, contract: Contract): Promise<Admitted> {
   if (flags.waiveDrift !== undefined || flags.state) throw new CliError('--observe replaces --state and --waive-drift');
   if (!flags.paths) throw new CliError('--observe needs --paths /a,/b: the fields of the target to certify');
-  if (contract.platform !== 'kube') throw new CliError('--observe can read Kubernetes targets; this version has no AWS drift probes (use --state FILE or --waive-drift)');
-  if (!flags.kubeServer || !flags.tokenFile) throw new CliError('--observe needs --kube-server URL and --token-file FILE');
+  const epsilon = Number(flags.epsilon);
+  if (!(epsilon >= 0 && epsilon < 1)) throw new CliError('--epsilon must be a fraction in [0, 1)');
+  const state = contract.platform === 'aws' ? await observeAws(flags, contract) : contract.platform === 'kube' ? await observeKube(flags, contract) : undefined;
+  if (!state) throw new CliError('--observe needs a contract whose platform is "kube" or "aws"');
+  if (!state.ok) throw new CliError(`cannot observe the target: ${state.error.message} (to certify without a drift check, use --waive-drift REASON instead of --observe)`);
+  return { waived: false, state: digestState(state.value, flags.paths.split(',').map((p) => p.trim()).filter(Boolean)), epsilon };
+}
+
+async function observeKube(flags: IssueFlags, contract: Contract) {
+  if (!flags.kubeServer || !flags.tokenFile) throw new CliError('--observe on a Kubernetes contract needs --kube-server URL and --token-file FILE');
   const ca = flags.kubeCa ? [...rootCertificates, await readFile(flags.kubeCa, 'utf8')] : [...rootCertificates];
   const dispatcher = new Agent({ connect: { ca } });
   const token = (await readFile(flags.tokenFile, 'utf8')).trim();
   const origin = new URL(flags.kubeServer).origin;
   const state = await kubePlatform({ dispatcher, upstream: origin, timeoutMs: 10_000 }).adapter.observe(contract, { headers: { authorization: `Bearer ${token}` } });
   await dispatcher.close();
-  if (!state.ok) throw new CliError(`cannot observe the target: ${state.error.message}`);
-  const epsilon = Number(flags.epsilon);
-  if (!(epsilon >= 0 && epsilon < 1)) throw new CliError('--epsilon must be a fraction in [0, 1)');
-  return { waived: false, state: digestState(state.value, flags.paths.split(',').map((p) => p.trim()).filter(Boolean)), epsilon };
+  return state;
+}
+
+async function observeAws(flags: IssueFlags, contract: Contract) {
+  if (flags.awsEndpoint !== undefined && !URL.canParse(flags.awsEndpoint)) throw new CliError(`--aws-endpoint must be a URL, got ${flags.awsEndpoint}`);
+  return createAwsObserver({ endpoint: flags.awsEndpoint, identity: "the SAB's AWS credentials" }).observe(contract);
 }
 
 function int(v: string, flag: string): number {

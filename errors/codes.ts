@@ -21,6 +21,7 @@ export const CODES = {
   SEB_AGENT_AUTH: { status: 403, summary: 'the request is not signed with the AWS credentials seb issued to this agent' },
   SEB_PRESIGNED_UNSUPPORTED: { status: 400, summary: 'presigned requests (signature in the query string) are not accepted; sign with an Authorization header' },
   SEB_STREAMING_UNSUPPORTED: { status: 400, summary: 'chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) are not supported; disable chunked signing in the client' },
+  SEB_SIGV4A_UNSUPPORTED: { status: 400, summary: 'SigV4a (AWS4-ECDSA-P256-SHA256, multi-region) signatures are not supported; use a regional endpoint and SigV4' },
   SEB_UNAUTHORISED: { status: 401, summary: 'the local API call lacks the admin bearer token' },
   SEB_INTERNAL: { status: 500, summary: 'seb failed while handling the request and refused it' },
   SEB_SHUTTING_DOWN: { status: 503, summary: 'seb is shutting down and accepts no new requests' },
@@ -44,6 +45,17 @@ export const CODES = {
   SEB_DRIFT_UNOBSERVABLE: { status: 403, summary: 'the target state cannot be observed' },
   SEB_MINT_FAILED: { status: 502, summary: 'seb could not mint an executor identity' },
   SEB_LEDGER_UNAVAILABLE: { status: 503, summary: 'the ledger (nonces, epochs, revocations) is unavailable' },
+
+  // the validating admission webhook (seb webhook serve)
+  SEB_ADMISSION_MALFORMED: { status: 400, summary: 'the AdmissionReview sent to the webhook is malformed' },
+  SEB_ADMISSION_UNBROKERED: { status: 403, summary: 'the change in a protected namespace was not made by an executor identity seb minted for a recorded execution' },
+  SEB_ADMISSION_EXPIRED: { status: 403, summary: 'the executor identity belongs to an execution whose certificate or token has expired' },
+  SEB_ADMISSION_PRINCIPAL_MISMATCH: { status: 403, summary: 'the executor credential is used by another user than the one seb minted it for' },
+  SEB_ADMISSION_ATTESTATION_MISSING: { status: 403, summary: 'the object lacks the seb.openkedge.io/cid and /nonce annotations of its execution' },
+  SEB_ADMISSION_ATTESTATION_FORGED: { status: 403, summary: 'the object carries seb attestation annotations that do not belong to the execution of its credential' },
+
+  // sidecar injection (the mutating webhook, seb inject)
+  SEB_INJECT_REFUSED: { status: 403, summary: 'a pod that opted in to seb\'s sidecar cannot be given it as it is (the message says what to change)' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type SebCode = keyof typeof CODES;

@@ -126,7 +126,7 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
       return run(doing, async (s) => {
         const inserted = await s.query<RevocationRow>(
           `WITH ins AS (INSERT INTO seb_revocations (cid, reason) VALUES ($1, $2) ON CONFLICT (cid) DO NOTHING RETURNING cid, reason, revoked_at)
-           SELECT reason, revoked_at, pg_notify('seb_revocations', json_build_object('cid', cid)::text) FROM ins`, [cid, reason]);
+           SELECT reason, revoked_at, pg_notify('seb_revocations', json_build_object('cid', cid, 'reason', reason, 'revokedAt', revoked_at)::text) FROM ins`, [cid, reason]);
         if (inserted[0]) return { reason: inserted[0].reason!, revokedAt: inserted[0].revoked_at!, newly: true };
         const existing = await s.query<RevocationRow>('SELECT reason, revoked_at FROM seb_revocations WHERE cid = $1', [cid]);
         if (!existing[0]) throw new Error(`the revocation of ${cid} vanished while it was being recorded`);
@@ -262,9 +262,12 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
       try {
         const listener = await backend.listen(['seb_epochs', 'seb_revocations'], (channel, payload) => {
           try {
-            const msg = JSON.parse(payload) as { name?: unknown; value?: unknown; cid?: unknown };
+            const msg = JSON.parse(payload) as { name?: unknown; value?: unknown; cid?: unknown; reason?: unknown; revokedAt?: unknown };
             if (channel === 'seb_epochs' && (msg.name === 'policy' || msg.name === 'revocation')) handlers.onEpoch(msg.name, num(msg.value));
-            else if (channel === 'seb_revocations' && typeof msg.cid === 'string') handlers.onRevoked(msg.cid);
+            else if (channel === 'seb_revocations' && typeof msg.cid === 'string') {
+              const at = typeof msg.revokedAt === 'string' ? new Date(msg.revokedAt) : new Date();
+              handlers.onRevoked(msg.cid, typeof msg.reason === 'string' ? msg.reason : 'revoked', Number.isNaN(at.getTime()) ? new Date() : at);
+            }
           } catch { /* not ours: ignore */ }
         }, handlers.onLost);
         return {

@@ -19,7 +19,7 @@ export interface EpochWatchEvent {
 export interface EpochWatch {
   snapshot(): EpochSnapshot;
   /** Revocations pushed since this process started (the fast path; the ledger answers for older ones). */
-  isRevoked(cid: string): boolean;
+  revocation(cid: string): { readonly reason: string; readonly revokedAt: Date } | undefined;
   /** Milliseconds since the view was last confirmed; Infinity before the first confirmation. */
   ageMs(): number;
   /** Resolves true once the view is fresh, false if it is not within timeoutMs. */
@@ -43,7 +43,7 @@ export function startEpochWatch(options: EpochWatchOptions): EpochWatch {
   const now = options.now ?? (() => performance.now());
   const heartbeatMs = options.heartbeatMs ?? Math.max(10, Math.floor(options.maxStalenessMs / 4));
   const emit = options.onEvent ?? (() => {});
-  const revoked = new LRUCache<string, true>({ max: 100_000 });
+  const revoked = new LRUCache<string, { reason: string; revokedAt: Date }>({ max: 100_000 });
   let epochs: Epochs | undefined;
   let confirmedAt = -Infinity;
   let connection: Subscription | undefined;
@@ -90,8 +90,8 @@ export function startEpochWatch(options: EpochWatchOptions): EpochWatch {
             emit({ kind: 'epoch', detail: `${name}=${value}` });
           }
         },
-        onRevoked: (cid) => {
-          revoked.set(cid.toLowerCase(), true);
+        onRevoked: (cid, reason, revokedAt) => {
+          revoked.set(cid.toLowerCase(), { reason, revokedAt });
           emit({ kind: 'revoked', detail: cid });
         },
         onLost: (reason) => lose(reason),
@@ -132,7 +132,7 @@ export function startEpochWatch(options: EpochWatchOptions): EpochWatch {
       if (age > options.maxStalenessMs) return { fresh: false, reason: `the epochs were last confirmed ${Math.round(age)} ms ago, beyond pipeline.maxStalenessMs (${options.maxStalenessMs} ms); the ledger is slow or unreachable` };
       return { fresh: true, epochs, ageMs: age };
     },
-    isRevoked: (cid) => revoked.has(cid.toLowerCase()),
+    revocation: (cid) => revoked.get(cid.toLowerCase()),
     async ready(timeoutMs) {
       const deadline = now() + timeoutMs;
       while (!this.snapshot().fresh) {

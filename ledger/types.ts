@@ -56,7 +56,7 @@ export interface AuditEntry {
   readonly body: object;
   /** Hash of the instance's previous record (64 lower-case hex; 64 zeros for seq 1). */
   readonly prevHash: string;
-  /** sha256, 64 lower-case hex, over the record's canonical form (see audit/README.md). */
+  /** sha256, 64 lower-case hex, over the record's canonical form (audit/chain.ts). */
   readonly hash: string;
   /** Ed25519 signature of the hash by the instance's audit key, base64. */
   readonly signature: string;
@@ -120,7 +120,7 @@ export interface ExecutionFinish {
 
 export interface SubscriptionHandlers {
   onEpoch(name: EpochName, value: number): void;
-  onRevoked(cid: string): void;
+  onRevoked(cid: string, reason: string, revokedAt: Date): void;
   /** The notification connection is gone; the subscription is dead (subscribe again). */
   onLost(reason: string): void;
 }

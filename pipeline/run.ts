@@ -143,8 +143,8 @@ async function revocationViewOf(deps: PipelineDeps, cid: string): Promise<{ ok: 
     const snapshot = deps.epochs.snapshot();
     const ms = performance.now() - t0;
     if (!snapshot.fresh) return { ok: false, error: sebError('SEB_REVOCATION_UNKNOWN', `seb cannot confirm the current revocation state: ${snapshot.reason}; mutations are denied until it can (reads go on)`), ms };
-    const revoked = deps.epochs.isRevoked(cid);
-    return { ok: true, ms, value: revoked ? { epochs: snapshot.epochs, revoked: true, reason: 'revoked (notified)', revokedAt: new Date() } : { epochs: snapshot.epochs, revoked: false } };
+    const revoked = deps.epochs.revocation(cid);
+    return { ok: true, ms, value: revoked ? { epochs: snapshot.epochs, revoked: true, ...revoked } : { epochs: snapshot.epochs, revoked: false } };
   }
   const view = await safely(() => deps.ledger.revocationView(cid));
   const ms = performance.now() - t0;

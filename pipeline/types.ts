@@ -51,7 +51,7 @@ export type PipelineLedger = Pick<Ledger, 'revocationView' | 'precheck' | 'commi
 /** The epochs as this process last confirmed them (ledger/epoch-watch.ts), and revocations pushed since. */
 export interface EpochSource {
   snapshot(): EpochSnapshot;
-  isRevoked(cid: string): boolean;
+  revocation(cid: string): { readonly reason: string; readonly revokedAt: Date } | undefined;
 }
 
 /** How a forwarded call ended: completed when the platform answered; uncertain when it timed out or reset. */

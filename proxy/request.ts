@@ -39,10 +39,10 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
     ctx.metrics.latency.observe({ platform: dest.platform, outcome }, durationMs / 1000);
     ctx.logger.info({ ...log, ...extra, outcome, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
   };
-  const refuse = (code: SebCode, message: string, close = false) => {
+  const refuse = (code: SebCode, message: string, close = false, extra: Record<string, unknown> = {}) => {
     sendRefusal(res, code, message, { close });
     ctx.metrics.refusals.inc({ reason: code });
-    finish('refused', { code, message });
+    finish('refused', { code, message, ...extra });
   };
 
   const url = originFormUrl(req.url);
@@ -86,7 +86,7 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
     case 'client_gone':
       return finish('client_gone', { status: result.status, upstream: upstream.origin, ...executed });
     case 'upstream_error':
-      return refuse('SEB_UPSTREAM_UNAVAILABLE', `cannot reach ${upstream.origin}: ${result.message}`);
+      return refuse('SEB_UPSTREAM_UNAVAILABLE', `cannot reach ${upstream.origin}: ${result.message}`, false, executed);
   }
 }
 

@@ -122,7 +122,7 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
       }, []);
       client.write(`HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n${headers.join('\r\n')}${headers.length ? '\r\n' : ''}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
       client.end(body);
-      finish('forwarded', { status: res.statusCode, upstream: upstream.origin });
+      finish('forwarded', { status: res.statusCode, upstream: upstream.origin, ...(gate.kind === 'execute' ? { mutation: true, cid: gate.cid, stages: gate.stages, principal: gate.identity.principal } : {}) });
     });
     res.on('error', () => client.destroy());
   });
@@ -131,7 +131,7 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
     if (answered) return;
     complete({ result: 'uncertain', error: err.message });
     if (!client.destroyed) writeRawRefusal(client, 'SEB_UPSTREAM_UNAVAILABLE', `cannot reach ${upstream.origin}: ${err.message}`);
-    finish('refused', { code: 'SEB_UPSTREAM_UNAVAILABLE' });
+    finish('refused', { code: 'SEB_UPSTREAM_UNAVAILABLE', ...(gate.kind === 'execute' ? { mutation: true, cid: gate.cid } : {}) });
   });
   outgoing.end();
 }

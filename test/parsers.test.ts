@@ -106,7 +106,7 @@ describe('AWS classification', () => {
     expect(refused(aws({ path: '/?Action=RunInstances', form: 'Action=TerminateInstances&InstanceId.1=i-1' }))).toContain('more than once');
     expect(refused(aws({ form: 'Action=TerminateInstances&InstanceId.1=i-1&InstanceId.1=i-2' }))).toContain('more than once');
     expect(refused(aws({ form: 'Action=CreateVpc&CidrBlock=10.0.0.0%2F16' }))).toContain('does not know yet');
-    expect(refused(aws({ method: 'PUT', path: '/bucket/key', host: 's3.us-east-1.amazonaws.com' }))).toContain('REST-protocol');
+    expect(refused(aws({ method: 'POST', path: '/2013-04-01/hostedzone', host: 'route53.amazonaws.com' }))).toContain('REST-protocol');
     expect(refused(aws({ form: 'Action=TerminateInstances&InstanceId.1=i-1', accountId: undefined }))).toContain('aws.accountId');
     const elsewhere = classifyAws({ host: 'ec2.us-west-2.amazonaws.com', method: 'POST', url: new URL('https://aws/'), headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20261122/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00', 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('Action=DeleteVpc&VpcId=vpc-1') }, { host: 'ec2.us-west-2.amazonaws.com', accountId: '1' });
     expect(refused(elsewhere)).toContain('signed for ec2 in us-east-1 but addressed to ec2.us-west-2');

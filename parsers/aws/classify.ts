@@ -1,14 +1,21 @@
-// An AWS API request as seb decides on it. The service (SigV4 signing name, checked against the host) fixes the
-// protocol; Query (EC2, IAM, STS, Auto Scaling ...) and JSON (X-Amz-Target) requests are named and their
-// parameters structured; reads are recognised by name; mutations become contracts whose targets are ARNs, for the
-// operations whose resources seb knows. Everything else that is not a known read is refused (fail closed).
+// An AWS API request as seb decides on it. First the signing form and the payload (payload.ts: presigned URLs,
+// SigV4a and chunk-signed streaming refused with their own codes; aws-chunked bodies decoded). The service (SigV4
+// signing name, checked against the host) then fixes the protocol: Query (EC2, IAM, STS, Auto Scaling ...) and
+// JSON (X-Amz-Target) requests are named and their parameters structured; REST requests (S3, Lambda) are named by
+// method, path and query (s3.ts, lambda.ts). Reads are recognised from explicit knowledge of read-only operations;
+// everything else is a mutation, which becomes a contract whose targets are ARNs when seb knows its resources,
+// and is refused otherwise (fail closed).
 import { sebError } from '../../errors/codes.ts';
 import type { JsonValue } from '../../certs/sab/types.ts';
 import type { Classification, GateRequest } from '../../pipeline/gate.ts';
 import { strictJsonBody } from '../body.ts';
 import { awsEndpointHost } from './endpoints.ts';
+import { classifyLambda } from './lambda.ts';
 import { queryProtocolParams } from './params.ts';
+import { payloadOf, signingFormRefusal, type Payload } from './payload.ts';
 import { protocolOf } from './protocols.ts';
+import { refuse, type Parsed } from './rest.ts';
+import { classifyS3 } from './s3.ts';
 import { credentialScopeOf } from './sigv4.ts';
 import { targetsOf } from './targets.ts';
 
@@ -19,49 +26,85 @@ const NOT_READS = new Set([
   'GetConsoleScreenshot', 'GetClusterCredentials', 'GetClusterCredentialsWithIAM', 'GetId', 'GetOpenIdToken', 'GetParameter',
   'GetParameters', 'GetParametersByPath', 'GetDataKey', 'GetLoginProfile',
 ]);
+/** X-Amz-Target prefixes of the JSON services whose operations seb certifies. */
+const TARGET_PREFIX: Readonly<Record<string, string>> = { dynamodb: 'DynamoDB_20120810' };
+const JSON_MEDIA_TYPES = new Set(['application/x-amz-json-1.0', 'application/x-amz-json-1.1']);
+
+/** Reads whose names do not say so (DynamoDB's Query and Scan, batch gets). */
+const NAMED_READS = new Set(['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem', 'dynamodb:TransactGetItems']);
+
+export function isReadOperation(service: string, action: string): boolean {
+  return NAMED_READS.has(`${service}:${action}`) || (READ.test(action) && !NOT_READS.has(action));
+}
 
 export function classifyAws(req: GateRequest, opts: { host: string; accountId?: string | undefined }): Classification {
   const unsupported = (message: string): Classification => ({ kind: 'unsupported', error: sebError('SEB_REQUEST_UNSUPPORTED', message) });
+  const refusal = signingFormRefusal(req.headers, req.url.searchParams);
+  if (refusal) return { kind: 'unsupported', error: refusal };
   const scope = credentialScopeOf(single(req.headers['authorization']), req.url.searchParams);
   const hostParts = opts.host.split('.');
-  const service = scope?.service ?? hostParts[0] ?? '';
+  // Unsigned requests: the service from the host (S3 also on bucket subdomains).
+  const service = scope?.service ?? (/\.s3(\.[a-z0-9-]+)?\.amazonaws\.com$/.test(opts.host) ? 's3' : (hostParts[0] ?? ''));
   const region = scope?.region ?? (hostParts.length >= 4 ? hostParts[1]! : 'us-east-1');
   if (scope && !hostServes(opts.host, service, region)) return unsupported(`the request is signed for ${service} in ${region} but addressed to ${opts.host}`);
+  const payload = payloadOf(req.headers, req.body);
+  if (!payload.ok) return { kind: 'unsupported', error: payload.error };
   const protocol = protocolOf(service);
   const target = single(req.headers['x-amz-target']);
   const hasAction = req.url.searchParams.has('Action');
-  const mediaType = (single(req.headers['content-type']) ?? '').split(';')[0]!.trim().toLowerCase();
 
-  let action: string;
-  let params: JsonValue;
-  if (protocol === 'json') {
-    if (hasAction || !target) {
-      if (!target && (req.method === 'GET' || req.method === 'HEAD') && !hasAction) return unsupported(`${service} speaks the JSON protocol; a plain ${req.method} is not one of its operations`);
-      return unsupported(`${service} speaks the JSON protocol: a request needs X-Amz-Target and no Action parameter`);
-    }
-    action = target.slice(target.lastIndexOf('.') + 1);
-    const parsed = req.body.length === 0 ? { ok: true as const, value: {} } : strictJsonBody(req.body);
-    if (!parsed.ok) return unsupported(`${target}: ${parsed.message}`);
-    params = parsed.value;
-  } else if (protocol === 'query') {
-    if (target) return unsupported(`${service} speaks the Query protocol; an X-Amz-Target header is not allowed`);
-    if (req.body.length > 0 && mediaType !== 'application/x-www-form-urlencoded') return unsupported(`${service} Query requests carry form-encoded bodies, not ${mediaType || 'an untyped body'}`);
-    const parsed = queryProtocolParams(req.url.searchParams, req.body, mediaType);
-    if (!parsed.ok) return unsupported(`malformed ${service} request: ${parsed.reason}`);
-    action = parsed.action;
-    params = parsed.params;
-  } else if (protocol === 'rest') {
-    if (target || hasAction) return unsupported(`${service} is a REST service; X-Amz-Target or an Action parameter has no place in its requests`);
-    if (req.method === 'GET' || req.method === 'HEAD') return { kind: 'read' };
-    return unsupported(`${req.method} ${req.url.pathname} on ${service}: REST-protocol mutations are not parsed by this version of seb, so they are refused`);
+  let parsed: Parsed;
+  if (protocol === 'json') parsed = jsonProtocol(req, payload.payload, service, target, hasAction);
+  else if (protocol === 'query') parsed = queryProtocol(req, payload.payload, service, target);
+  else if (protocol === 'rest') {
+    if (target !== undefined || hasAction) return unsupported(`${service} is a REST service; X-Amz-Target or an Action parameter has no place in its requests`);
+    const input = { method: req.method, host: opts.host, url: req.url, headers: req.headers, payload: payload.payload, region, accountId: opts.accountId };
+    if (service === 's3') parsed = classifyS3(input);
+    else if (service === 'lambda') parsed = classifyLambda(input);
+    else if (req.method === 'GET' || req.method === 'HEAD') parsed = { kind: 'read' };
+    else parsed = refuse(`${req.method} ${req.url.pathname.slice(0, 120)} on ${service}: seb parses REST-protocol mutations of S3 and Lambda only, so this one is refused`);
   } else {
     return unsupported(`seb does not know the protocol of AWS service "${service}", so it cannot tell reads from changes; every request to it is refused`);
   }
-  if (READ.test(action) && !NOT_READS.has(action)) return { kind: 'read' };
-  if (!opts.accountId) return unsupported(`${service}:${action} is a mutation, and its target ARNs need the account id: set aws.accountId in the seb config`);
-  const targets = targetsOf(service, action, params, { region, accountId: opts.accountId });
-  if (!targets.ok) return unsupported(targets.reason);
-  return { kind: 'mutation', contract: { platform: 'aws', operation: `${service}:${action}`, targets: targets.arns, params } };
+  if (parsed.kind === 'unsupported') return unsupported(parsed.message);
+  if (parsed.kind === 'read') return { kind: 'read' };
+  return { kind: 'mutation', contract: { platform: 'aws', operation: parsed.operation, targets: parsed.targets, params: parsed.params } };
+
+  function queryProtocol(r: GateRequest, p: Payload, svc: string, tgt: string | undefined): Parsed {
+    if (tgt !== undefined) return refuse(`${svc} speaks the Query protocol; an X-Amz-Target header is not allowed`);
+    const mediaType = (single(r.headers['content-type']) ?? '').split(';')[0]!.trim().toLowerCase();
+    if (p.content.length > 0 && mediaType !== 'application/x-www-form-urlencoded') return refuse(`${svc} Query requests carry form-encoded bodies, not ${mediaType || 'an untyped body'}`);
+    const params = queryProtocolParams(r.url.searchParams, p.content, mediaType);
+    if (!params.ok) return refuse(`malformed ${svc} request: ${params.reason}`);
+    return named(svc, params.action, params.params);
+  }
+
+  function jsonProtocol(r: GateRequest, p: Payload, svc: string, tgt: string | undefined, action: boolean): Parsed {
+    if (action || tgt === undefined) {
+      if (tgt === undefined && (r.method === 'GET' || r.method === 'HEAD') && !action) return refuse(`${svc} speaks the JSON protocol; a plain ${r.method} is not one of its operations`);
+      return refuse(`${svc} speaks the JSON protocol: a request needs X-Amz-Target and no Action parameter`);
+    }
+    if (r.method !== 'POST') return refuse(`${svc} JSON-protocol requests are POSTs, not ${r.method}`);
+    if (r.url.search !== '') return refuse(`${svc} speaks the JSON protocol, whose parameters are all in the body; a query string is not allowed`);
+    if (!/^[A-Za-z][A-Za-z0-9_.]{0,127}\.[A-Z][A-Za-z0-9]{1,127}$/.test(tgt)) return refuse(`X-Amz-Target "${tgt.slice(0, 80)}" is not "<service prefix>.<Operation>"`);
+    const prefix = tgt.slice(0, tgt.lastIndexOf('.'));
+    const expected = TARGET_PREFIX[svc];
+    if (expected !== undefined && prefix !== expected) return refuse(`X-Amz-Target ${tgt.slice(0, 80)} does not name a ${svc} operation (${expected}.<Operation>)`);
+    const mediaType = (single(r.headers['content-type']) ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!JSON_MEDIA_TYPES.has(mediaType)) return refuse(`${svc} JSON-protocol bodies are application/x-amz-json-1.0 or -1.1, not ${mediaType || 'untyped'}`);
+    const body = p.content.length === 0 ? { ok: true as const, value: {} as JsonValue } : strictJsonBody(p.content);
+    if (!body.ok) return refuse(`${tgt}: ${body.message}`);
+    if (body.value === null || typeof body.value !== 'object' || Array.isArray(body.value)) return refuse(`${tgt}: the body must be a JSON object`);
+    return named(svc, tgt.slice(tgt.lastIndexOf('.') + 1), body.value as JsonValue);
+  }
+
+  function named(svc: string, action: string, params: JsonValue): Parsed {
+    if (isReadOperation(svc, action)) return { kind: 'read' };
+    if (!opts.accountId) return refuse(`${svc}:${action} is a mutation, and its target ARNs need the account id: set aws.accountId in the seb config`);
+    const targets = targetsOf(svc, action, params, { region, accountId: opts.accountId });
+    if (!targets.ok) return refuse(targets.reason);
+    return { kind: 'mutation', operation: `${svc}:${action}`, targets: targets.arns, params: params as Record<string, JsonValue> };
+  }
 }
 
 /** Does `host` serve `service` in `region`? (S3 also answers on bucket subdomains; STS and S3 on global names.) */

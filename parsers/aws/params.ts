@@ -8,10 +8,13 @@ export type ParamsResult = { readonly ok: true; readonly action: string; readonl
 export function queryProtocolParams(query: URLSearchParams, body: Buffer, contentType: string): ParamsResult {
   const fromBody = contentType.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body.toString('latin1')) : new URLSearchParams();
   const flat = new Map<string, string>();
+  const folded = new Set<string>();
   for (const source of [query, fromBody]) {
     for (const [key, value] of source) {
       if (key.startsWith('X-Amz-')) continue; // presigned-URL signing fields, not operation parameters
-      if (flat.has(key)) return { ok: false, reason: `parameter ${key} is given more than once` };
+      // Also in another casing: seb must not pick one of two spellings the service might read the other way.
+      if (folded.has(key.toLowerCase())) return { ok: false, reason: `parameter ${key.slice(0, 100)} is given more than once (or in two casings)` };
+      folded.add(key.toLowerCase());
       flat.set(key, value);
     }
   }

@@ -4,6 +4,7 @@
 // With aws.agentAccessKeyId set, the agent holds placeholder credentials only: seb verifies every request's SigV4
 // signature against them, re-signs reads with its own (read) credentials, and executes a certified mutation with
 // an STS session of aws.executorRoleArn scoped to exactly that change (mint.ts), re-signing the request with it.
+// Drift is observed with seb's own identity by the probes in observe.ts.
 import { randomUUID } from 'node:crypto';
 import { sebError, statusOf, type SebError } from '../../errors/codes.ts';
 import { classifyAws } from '../../parsers/aws/classify.ts';
@@ -12,6 +13,7 @@ import type { DenialResponse, GateRequest, PlatformModule } from '../../pipeline
 import type { Result, ExecutorIdentity } from '../../pipeline/types.ts';
 import { agentIdentity, withoutCertificate } from '../agent-identity.ts';
 import { assumeExecutorRole, createSts, type Sts } from './mint.ts';
+import { createAwsObserver } from './observe.ts';
 import { signRequest, verifyAgentSignature, type AgentKey, type AwsCredentials } from './sigv4.ts';
 
 const xml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -67,6 +69,7 @@ export function awsPlatform(deps: AwsPlatformDeps): PlatformModule {
   const now = deps.now ?? (() => Date.now() / 1000);
   const sts: Sts = createSts({ credentials: deps.sebCredentials, endpoint: deps.upstream });
   const agent = deps.agent;
+  const observer = createAwsObserver({ credentials: deps.sebCredentials, endpoint: deps.upstream, accountId: deps.accountId });
 
   /** Refuses a request not signed with the agent's placeholder credentials (undefined: authenticated). */
   const authenticate = (req: GateRequest): SebError | undefined =>
@@ -87,7 +90,7 @@ export function awsPlatform(deps: AwsPlatformDeps): PlatformModule {
     classify: (req) => classifyAws(req, { host: req.host, accountId: deps.accountId }),
     adapter: {
       platform: 'aws',
-      observe: async () => ({ ok: false, error: sebError('SEB_DRIFT_UNOBSERVABLE', 'this version of seb has no AWS drift probes; the SAB must waive the drift check for AWS certificates') }),
+      observe: (contract) => observer.observe(contract),
       mint,
     },
     authorize: (req, identity) => {

@@ -9,6 +9,7 @@ import { getCanonicalHeaders, SignatureV4 } from '@smithy/signature-v4';
 import type { HashConstructor, HttpRequest } from '@smithy/types';
 import { sebError, type SebCode, type SebError } from '../../errors/codes.ts';
 import { parseCredential, type CredentialScope } from '../../parsers/aws/sigv4.ts';
+import { signingFormRefusal } from '../../parsers/aws/payload.ts';
 
 export interface AwsCredentials {
   readonly accessKeyId: string;
@@ -29,8 +30,6 @@ export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 export const STREAMING_UNSIGNED_TRAILER = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const CODE_AGENT_AUTH: SebCode = 'SEB_AGENT_AUTH';
-const CODE_PRESIGNED: SebCode = 'SEB_PRESIGNED_UNSUPPORTED';
-const CODE_STREAMING: SebCode = 'SEB_STREAMING_UNSUPPORTED';
 
 /** AWS refuses signatures dated further than this from its clock; seb holds the agent's to the same bound. */
 export const MAX_SKEW_SECONDS = 15 * 60;
@@ -97,19 +96,14 @@ export interface AgentKey {
  * the agent sent (and signed); undefined: the request's own host. Returns the reason to refuse, or undefined. */
 export function verifyAgentSignature(req: SignableRequest, opts: { key: AgentKey; hostHeader: string; now: number }): SebError | undefined {
   const deny = (message: string) => sebError(CODE_AGENT_AUTH, `AWS request authentication failed: ${message}`);
-  const q = req.url.searchParams;
-  if (q.has('X-Amz-Signature') || q.has('X-Amz-Credential') || q.has('X-Amz-Algorithm')) {
-    return sebError(CODE_PRESIGNED, 'presigned AWS requests (X-Amz-Signature in the query) are not accepted by seb: send the request with an Authorization header');
-  }
+  // Presigned URLs, SigV4a and chunk-signed streaming: refused with their own codes, as the parser does.
+  const refusal = signingFormRefusal(req.headers, req.url.searchParams);
+  if (refusal) return refusal;
   const authorization = one(req.headers['authorization']);
   if (!authorization) return deny('the request carries no SigV4 Authorization header; sign it with the credentials `seb agent-env` prints');
-  if (authorization.startsWith('AWS4-ECDSA-P256-SHA256')) return deny('SigV4a (AWS4-ECDSA-P256-SHA256) signatures are not supported; use a regional endpoint and SigV4');
   const auth = parseAuthorization(authorization);
   if (!auth) return deny('the Authorization header is not a well-formed AWS4-HMAC-SHA256 signature');
   const payloadMode = one(req.headers['x-amz-content-sha256']);
-  if (payloadMode?.startsWith('STREAMING-AWS4-') || payloadMode === 'STREAMING-UNSIGNED-PAYLOAD') {
-    return sebError(CODE_STREAMING, `chunk-signed uploads (x-amz-content-sha256: ${payloadMode}) are not supported by seb; disable chunked signing in the client`);
-  }
   // Key identity first, in constant time as well: an unknown key learns nothing about the expected one.
   if (!safeEqual(auth.scope.accessKeyId, opts.key.accessKeyId)) return deny(`unknown access key ${auth.scope.accessKeyId}: use the credentials \`seb agent-env\` prints`);
   if (!auth.signedHeaders.includes('host')) return deny('the signature does not cover the Host header');

@@ -11,6 +11,7 @@ import { del, deleteCollection, get, list, populateNamespace } from './crud.ts';
 import { watch } from './watch.ts';
 import { review, tokenRequest } from './reviews.ts';
 import { connectPod, startPod } from './exec.ts';
+import { evict } from './eviction.ts';
 import type { Ctx, Target } from './types.ts';
 
 const REVIEWS = new Set(['selfsubjectreviews', 'selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'subjectaccessreviews', 'localsubjectaccessreviews']);
@@ -60,6 +61,7 @@ async function handleResource(ctx: Ctx, t: Target): Promise<void> {
   if (t.info.resource === 'serviceaccounts' && t.subresource === 'token') return sendObject(ctx, 201, tokenRequest(ctx, t));
   // RBAC saw the connect request as `get` (the WebSocket GET) or `create` (SPDY's POST) on pods/exec, as in v1.33.
   if (t.info.resource === 'pods' && ['exec', 'attach', 'portforward'].includes(t.subresource)) return connectPod(ctx, t);
+  if (t.info.resource === 'pods' && t.subresource === 'eviction') return sendObject(ctx, 201, await evict(ctx, t));
   if (t.info.resource === 'pods' && t.subresource === 'log') { get(ctx, { ...t, subresource: '' }); ctx.res.writeHead(204); ctx.res.end(); return; }
   switch (verb) {
     case 'get': return sendObject(ctx, 200, get(ctx, t));

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../ledger/migrate.ts';
 import type { Ledger, LedgerResult } from '../../ledger/types.ts';
 import type { PipelineLedger } from '../../pipeline/types.ts';
+import { createAuditWriter } from '../../audit/writer.ts';
 
 /** A store of its own (a PostgreSQL database, a PGlite directory) that ledgers can be opened on. */
 export interface TestStore {
@@ -101,25 +102,42 @@ export function ledgerContract(name: string, newStore: () => Promise<TestStore>,
       expect(value(await ledger.revocationView(randomUUID()))).toEqual({ epochs, revoked: false });
     });
 
-    it('appends audit records numbered per instance without gaps, and lists them in order', async () => {
+    it('stores signed audit records chained per instance, refuses a taken seq, and lists them by id or by chain', async () => {
       const instanceId = `seb-${randomUUID()}`;
       const at = new Date('2026-11-22T10:00:00.123Z');
-      const first = value(await ledger.appendAudit({ instanceId, kind: 'decision', cid: 'not-even-a-uuid', at, body: { allowed: false, code: 'SEB_CERT_MALFORMED' } }));
-      expect(first.seq).toBe(1);
-      const concurrent = (await Promise.all(Array.from({ length: 10 }, (_, i) =>
-        ledger.appendAudit({ instanceId, kind: 'outcome', at: new Date(at.getTime() + 1000 + i), body: { i, nested: { ok: true } } })))).map(value);
-      expect(concurrent.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i + 2));
-      expect(value(await ledger.appendAudit({ instanceId: `${instanceId}-other`, kind: 'decision', at, body: {} })).seq).toBe(1);
+      let tick = 0;
+      const writer = value(await createAuditWriter({ ledger, instanceId, now: () => new Date(at.getTime() + 1000 * tick++) }));
+      const deny = { decision: 'deny', subject: 'agent', stages: [], code: 'SEB_CERT_MALFORMED' } as const;
+      value(await writer.append('decision', deny, 'not-even-a-uuid'));
+      await Promise.all(Array.from({ length: 10 }, (_, i) =>
+        writer.append('outcome', { cid: randomUUID(), result: 'completed', durationMs: i, identity: 'exec' }, undefined).then(value)));
+      const other = value(await createAuditWriter({ ledger, instanceId: `${instanceId}-other` }));
+      value(await other.append('decision', deny, undefined));
 
-      const after = String(BigInt(first.id) - 1n);
+      const keys = value(await ledger.auditKeys()).filter((k) => k.instanceId.startsWith(instanceId));
+      expect(keys.map((k) => k.instanceId)).toEqual([instanceId, `${instanceId}-other`]);
+      expect(keys[0]!.publicKey).toBe(writer.publicKey);
+      expect(await ledger.registerAuditKey({ instanceId, publicKey: writer.publicKey })).toEqual({ ok: true, value: undefined });
+      expect(await ledger.registerAuditKey({ instanceId, publicKey: other.publicKey })).toMatchObject({ ok: false, error: { code: 'SEB_LEDGER_UNAVAILABLE', message: expect.stringMatching(/already has another audit key/) } });
+
+      const chain = value(await ledger.listAudit({ order: 'chain', afterChain: { instanceId, seq: 0 }, limit: 100 })).filter((r) => r.instanceId === instanceId);
+      expect(chain.map((r) => r.seq)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+      expect(chain[0]).toMatchObject({ seq: 1, instanceId, kind: 'decision', cid: 'not-even-a-uuid', at, body: deny, prevHash: '0'.repeat(64) });
+      chain.slice(1).forEach((r, i) => expect(r.prevHash).toBe(chain[i]!.hash));
+      expect(chain[1]).not.toHaveProperty('cid');
+      expect(value(await ledger.listAudit({ order: 'chain', afterChain: { instanceId, seq: 9 }, limit: 2 })).map((r) => [r.instanceId, r.seq]))
+        .toEqual([[instanceId, 10], [instanceId, 11]]);
+
+      const taken = await ledger.appendAudit({ ...chain[4]!, body: { forged: true } });
+      expect(taken).toMatchObject({ ok: false, error: { code: 'SEB_LEDGER_UNAVAILABLE', message: expect.stringMatching(/already has a record 5/) } });
+
+      const after = String(BigInt(chain[0]!.id) - 1n);
       const mine = value(await ledger.listAudit({ afterId: after, limit: 100 })).filter((r) => r.instanceId === instanceId);
       expect(mine).toHaveLength(11);
-      expect(mine[0]).toEqual({ id: first.id, seq: 1, instanceId, kind: 'decision', cid: 'not-even-a-uuid', at, body: { allowed: false, code: 'SEB_CERT_MALFORMED' } });
       expect(mine.map((r) => BigInt(r.id))).toEqual(mine.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : 1)));
-      expect(mine[1]).not.toHaveProperty('cid');
       expect(value(await ledger.listAudit({ afterId: after, limit: 3 }))).toHaveLength(3);
-      const since = value(await ledger.listAudit({ afterId: after, since: new Date(at.getTime() + 1005), limit: 100 }));
-      expect(since.filter((r) => r.instanceId === instanceId).map((r) => (r.body as { i: number }).i).sort()).toEqual([5, 6, 7, 8, 9]);
+      const since = value(await ledger.listAudit({ afterId: after, since: new Date(at.getTime() + 6000), limit: 100 }));
+      expect(since.filter((r) => r.instanceId === instanceId).map((r) => r.seq)).toEqual([7, 8, 9, 10, 11]);
     });
 
     it('rejects arguments it cannot store as a bug (SEB_INTERNAL), not as an outage', async () => {

@@ -40,7 +40,9 @@ describe.skipIf(skip !== undefined)('PostgreSQL ledger when the database is unre
       ['revoke', () => ledger.revoke(cid, 'outage test')],
       ['revocationStatus', () => ledger.revocationStatus(cid)],
       ['revocationView', () => ledger.revocationView(cid)],
-      ['appendAudit', () => ledger.appendAudit({ instanceId: 'seb-a', kind: 'decision', cid, at: new Date(), body: { allowed: false } })],
+      ['appendAudit', () => ledger.appendAudit({ instanceId: `seb-${cid}`, seq: 1, kind: 'decision', cid, at: new Date(), body: { allowed: false }, prevHash: '0'.repeat(64), hash: 'a'.repeat(64), signature: 'AA==' })],
+      ['registerAuditKey', () => ledger.registerAuditKey({ instanceId: `seb-${cid}`, publicKey: 'AA==' })],
+      ['auditKeys', () => ledger.auditKeys()],
       ['listAudit', () => ledger.listAudit({ limit: 10 })],
       ['health', () => ledger.health()],
     ];

@@ -89,15 +89,15 @@ describe('pipeline commit and epoch view', () => {
   });
 
   it('a stale epoch view denies with SEB_REVOCATION_UNKNOWN before any ledger write; a fresh one lets the mutation through', async () => {
-    const stale: EpochSource = { snapshot: () => ({ fresh: false, reason: 'the epoch notification connection was lost (terminated)' }), isRevoked: () => false };
+    const stale: EpochSource = { snapshot: () => ({ fresh: false, reason: 'the epoch notification connection was lost (terminated)' }), revocation: () => undefined };
     const p = await fresh();
     const d = await pipeline({ epochs: stale })({ certificate: sign(p, key), request: request() });
     expect(d.kind === 'deny' && d.error.code).toBe('SEB_REVOCATION_UNKNOWN');
     if (d.kind === 'deny') expect(d.error.message).toContain('connection was lost');
     const epochs = await ledger.epochs();
-    const freshView: EpochSource = { snapshot: () => ({ fresh: true, epochs, ageMs: 3 }), isRevoked: () => false };
+    const freshView: EpochSource = { snapshot: () => ({ fresh: true, epochs, ageMs: 3 }), revocation: () => undefined };
     expect((await pipeline({ epochs: freshView })({ certificate: sign(p, key), request: request() })).kind).toBe('allow');
-    const revokedView: EpochSource = { snapshot: () => ({ fresh: true, epochs, ageMs: 3 }), isRevoked: (cid) => cid === q.cid };
+    const revokedView: EpochSource = { snapshot: () => ({ fresh: true, epochs, ageMs: 3 }), revocation: (cid) => (cid === q.cid ? { reason: 'incident', revokedAt: new Date() } : undefined) };
     const q = await fresh();
     const r = await pipeline({ epochs: revokedView })({ certificate: sign(q, key), request: request() });
     expect(r.kind === 'deny' && r.error.code).toBe('SEB_REVOKED');
