@@ -3,6 +3,7 @@
 // state directory). verify exits 1 naming the first bad record of each instance; a ledger failure exits 1 with
 // the ledger's message; a malformed argument exits 2.
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
@@ -17,7 +18,8 @@ import { CliError } from './sab.ts';
 const PAGE = 5_000;
 
 export interface AuditIo {
-  readonly out: (text: string) => void;
+  /** May return a promise: export waits on it, so a slow reader holds the export back instead of filling memory. */
+  readonly out: (text: string) => void | Promise<void>;
   /** For --follow: resolves when the command should stop; default: on SIGINT or SIGTERM. */
   readonly stopped?: Promise<void>;
 }
@@ -116,7 +118,7 @@ function withLedgerFlags(cmd: Command): Command {
 }
 
 export function registerAuditCommands(program: Command, configFrom: (flags: ConfigFlags) => SebConfig, io?: AuditIo): void {
-  const ioOf = (): AuditIo => io ?? { out: (t) => { process.stdout.write(t); } };
+  const ioOf = (): AuditIo => io ?? { out: (t) => (process.stdout.write(t) ? undefined : once(process.stdout, 'drain').then(() => undefined)) };
   const withLedger = async (flags: ConfigFlags, fn: (ledger: Ledger, io: AuditIo) => Promise<void>): Promise<void> => {
     const config = configFrom({ ...(flags.config ? { config: flags.config } : {}), ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
     const opened = await openLedger({ databaseUrl: config.ledger.databaseUrl, dir: path.join(path.resolve(config.stateDir), 'ledger'), timeoutMs: config.ledger.timeoutMs, poolSize: 1 });
@@ -195,7 +197,7 @@ export function registerAuditCommands(program: Command, configFrom: (flags: Conf
     .action((flags: ConfigFlags & { since?: string }, cmd: Command) => {
       const since = parseSince(flags.since, cmd);
       return withLedger(flags, async (ledger, out) => {
-        for await (const page of idPages(ledger, since)) out.out(page.map((r) => `${auditLine(r)}\n`).join(''));
+        for await (const page of idPages(ledger, since)) await out.out(page.map((r) => `${auditLine(r)}\n`).join(''));
       });
     });
 }

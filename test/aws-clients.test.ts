@@ -8,6 +8,7 @@ import { startTestSeb, tempDir, type TestSeb } from './helpers/seb.ts';
 import { createTestSab, type TestSab } from './helpers/sab.ts';
 import { requireCommand, startMoto, type Moto } from './helpers/services.ts';
 import { run, runSeb } from './helpers/run.ts';
+import { expectCompleteAuditTrail } from './helpers/audit-trail.ts';
 
 const skipReason = requireCommand('moto_server', 'moto (AWS emulator)') ?? requireCommand('aws', 'the AWS CLI');
 const ACCOUNT = '123456789012'; // moto's default account
@@ -104,5 +105,10 @@ describe.skipIf(skipReason !== undefined)('AWS CLI and boto3 through seb (moto u
     const out = await run('python3', ['-c', script, cert], { env: clientEnv() });
     expect(out.code, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual({ names: ['seb-boto3'], replay: 'SEB_REPLAY' });
+  });
+
+  it('every mutation attempt left exactly one signed decision record, and every forwarded call one outcome record', async () => {
+    await expectCompleteAuditTrail(seb);
+    expect(seb.audit.length).toBeGreaterThan(0);
   });
 });

@@ -15,6 +15,7 @@ import { createTestSab, type TestSab } from './helpers/sab.ts';
 import { startTestSeb, tempDir, type TestSeb } from './helpers/seb.ts';
 import { requireCommand, startMoto, type Moto } from './helpers/services.ts';
 import { REPO_ROOT, run, runSeb } from './helpers/run.ts';
+import { expectCompleteAuditTrail } from './helpers/audit-trail.ts';
 
 const AGENT_KEY = { accessKeyId: 'AKIASEBAGENTPLACEHOLDER', secretAccessKey: 'seb-placeholder-agent-secret-0123456789' };
 const HOST = 'ec2.us-east-1.amazonaws.com';
@@ -253,5 +254,10 @@ describe.skipIf(skipReason !== undefined)('certified AWS mutations execute under
     const cert = { payload: { cid: 'cid-x', nonce: 'nonce-x', exp: Math.floor(Date.now() / 1000) + 300, contract: { platform: 'aws', operation: 'ec2:AuthorizeSecurityGroupIngress', targets: ['arn:aws:ec2:us-east-1:123456789012:security-group/sg-1'], params: {} } } } as unknown as VerifiedCertificate;
     const minted = await assumeExecutorRole(createSts({ endpoint: moto.url, credentials: seb_ }), `arn:aws:iam::${ACCOUNT}:role/not-the-executor`, cert, 'us-east-1');
     expect(minted).toMatchObject({ ok: false, error: { code: 'SEB_MINT_FAILED', message: expect.stringMatching(/AssumeRole on arn:aws:iam::123456789012:role\/not-the-executor failed: AccessDenied/) } });
+  });
+
+  it('every mutation attempt left exactly one signed decision record, and every forwarded call one outcome record', async () => {
+    await expectCompleteAuditTrail(seb);
+    expect(seb.audit.length).toBeGreaterThan(0);
   });
 });

@@ -35,8 +35,7 @@ describe('recorded requests of every protocol against their golden contracts', (
       const got = (explained as { entries: ExplainedEntry[] }).entries.map(({ message: _, ...e }) => e);
       const golden = JSON.parse(readFileSync(path.join(FIXTURES, f.replace(/\.har$/, '.golden.json')), 'utf8')) as unknown[];
       expect(got).toEqual(golden);
-      const decisions = new Set(got.map((e) => e.decision));
-      expect(decisions.has('read') && decisions.has('refused') || decisions.has('mutation')).toBe(true);
+      expect(got.some((e) => e.decision === 'read') && got.some((e) => e.decision === 'mutation')).toBe(true); // each protocol's reads and writes
     });
   }
 

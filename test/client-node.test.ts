@@ -8,6 +8,7 @@ import { CoreV1Api, KubeConfig, setHeaderOptions, PatchStrategy } from '@kuberne
 import { startTestSeb, type TestSeb } from './helpers/seb.ts';
 import { startKubeWorld, type KubeWorld } from './helpers/kube-world.ts';
 import { runSeb } from './helpers/run.ts';
+import { expectCompleteAuditTrail } from './helpers/audit-trail.ts';
 
 describe('@kubernetes/client-node through seb (endpoint mode)', () => {
   let world: KubeWorld;
@@ -78,5 +79,10 @@ describe('@kubernetes/client-node through seb (endpoint mode)', () => {
     await direct.body.dump();
     const drift = await patch('late').then(() => undefined, (e: { body?: string }) => e);
     expect(causeOf(drift).reason).toBe('SEB_DRIFT');
+  });
+
+  it('every mutation attempt left exactly one signed decision record, and every forwarded call one outcome record', async () => {
+    await expectCompleteAuditTrail(seb);
+    expect(seb.audit.length).toBeGreaterThan(0);
   });
 });

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { chmod, chown, cp, mkdir, mkdtemp, readFile, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { REPO_ROOT } from './helpers/run.ts';
 import { freePort, IN_CI } from './helpers/services.ts';
 import { configSchema } from '../config/schema.ts';
@@ -99,6 +99,7 @@ describe('Dockerfile', () => {
     env.SEB_ENDPOINT_LISTEN = `127.0.0.1:${await freePort()}`;
     env.SEB_ADMIN_LISTEN = `127.0.0.1:${await freePort()}`;
     const child = spawn(process.execPath, [...entry.slice(1), ...cmd], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'], ...(asImageUser ? { uid, gid: gid ?? uid } : {}) });
+    onTestFinished(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }); // a failed or timed-out run leaves nothing behind
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -12,6 +12,7 @@ import { kubeApi } from '../platforms/kube/api.ts';
 import { mintExecutorToken } from '../platforms/kube/mint.ts';
 import { createTrustStore, decodeAndVerify, generateSigningKey, newCid, newNonce, signCertificate } from '../certs/sab/index.ts';
 import type { RecordedRequest } from './kube-apiserver/index.ts';
+import { expectCompleteAuditTrail } from './helpers/audit-trail.ts';
 
 const CACHE_MS = 300;
 
@@ -97,6 +98,11 @@ describe('Kubernetes executor minting (TokenRequest bound to a per-execution Sec
     await new Promise((r) => setTimeout(r, CACHE_MS + 200));
     const after = await api.call('GET', '/api/v1/namespaces/har-demo/configmaps', undefined, token);
     expect(after.ok && after.status).toBe(401);
+  });
+
+  it('every mutation attempt left exactly one signed decision record, and every forwarded call one outcome record', async () => {
+    await expectCompleteAuditTrail(seb);
+    expect(seb.audit.length).toBeGreaterThan(0);
   });
 });
 

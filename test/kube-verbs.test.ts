@@ -13,6 +13,7 @@ import { KUBE_HOST, SUBJECT } from './helpers/kube-world.ts';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/pg.ts';
 import { requireCommand } from './helpers/services.ts';
 import { run, runSeb } from './helpers/run.ts';
+import { auditProblems, trailOfOutput } from './helpers/audit-trail.ts';
 
 const skipReason = requireCommand('kubectl', 'kubectl') ?? (await postgresSkipReason());
 const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } } } };
@@ -180,6 +181,17 @@ describe.skipIf(skipReason !== undefined)('kubectl verbs through seb, with execu
   it('exec is refused without a certificate', async () => {
     const out = await viaSeb('exec', 'web-pod', '--', 'sh');
     expect(out.stderr).toMatch(/SEB_CERT_MISSING/);
+  });
+
+  it('every mutation attempt left exactly one signed decision record, and every forwarded call one outcome record', async () => {
+    const deadline = Date.now() + 10_000;
+    let problems = auditProblems(trailOfOutput(seb.output()));
+    while (problems.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      problems = auditProblems(trailOfOutput(seb.output()));
+    }
+    expect(problems).toEqual([]);
+    expect(trailOfOutput(seb.output()).audit.length).toBeGreaterThan(0);
   });
 });
 

@@ -8,6 +8,7 @@ import { startTestSeb, type TestSeb } from './helpers/seb.ts';
 import { KUBE_HOST, startKubeWorld, type KubeWorld } from './helpers/kube-world.ts';
 import { requireCommand } from './helpers/services.ts';
 import { run, runSeb } from './helpers/run.ts';
+import { expectCompleteAuditTrail } from './helpers/audit-trail.ts';
 
 const skipReason = requireCommand('kubectl', 'kubectl');
 
@@ -104,5 +105,10 @@ describe.skipIf(skipReason !== undefined)('kubectl through seb', () => {
     expect(direct.code, direct.stderr).toBe(0);
     const out = await kubectl('patch', 'configmap', 'settings', '--type', 'merge', '-p', '{"data":{"mode":"late"}}');
     expect(out.stderr).toMatch(/SEB_DRIFT\).*\/data/);
+  });
+
+  it('every mutation attempt left exactly one signed decision record, and every forwarded call one outcome record', async () => {
+    await expectCompleteAuditTrail(seb);
+    expect(seb.audit.length).toBeGreaterThan(0);
   });
 });

@@ -43,9 +43,10 @@ export function classifyAws(req: GateRequest, opts: { host: string; accountId?: 
   if (refusal) return { kind: 'unsupported', error: refusal };
   const scope = credentialScopeOf(single(req.headers['authorization']), req.url.searchParams);
   const hostParts = opts.host.split('.');
-  // Unsigned requests: the service from the host (S3 also on bucket subdomains).
-  const service = scope?.service ?? (/\.s3(\.[a-z0-9-]+)?\.amazonaws\.com$/.test(opts.host) ? 's3' : (hostParts[0] ?? ''));
-  const region = scope?.region ?? (hostParts.length >= 4 ? hostParts[1]! : 'us-east-1');
+  // Unsigned requests: service and region from the host (S3 also on bucket subdomains).
+  const s3Host = /(?:^|\.)s3(?:\.([a-z0-9-]+))?\.amazonaws\.com$/.exec(opts.host);
+  const service = scope?.service ?? (s3Host ? 's3' : (hostParts[0] ?? ''));
+  const region = scope?.region ?? (s3Host ? (s3Host[1] ?? 'us-east-1') : hostParts.length >= 4 ? hostParts[1]! : 'us-east-1');
   if (scope && !hostServes(opts.host, service, region)) return unsupported(`the request is signed for ${service} in ${region} but addressed to ${opts.host}`);
   const payload = payloadOf(req.headers, req.body);
   if (!payload.ok) return { kind: 'unsupported', error: payload.error };

@@ -15,6 +15,8 @@ const strings = (v: JsonValue | undefined): string[] | undefined =>
 const SAFE_ID = /^[A-Za-z0-9._:/@+=-]{1,255}$/;
 const IAM_NAME = /^[A-Za-z0-9+=.@_-]{1,128}$/; // no commas: they would read as a list in a policy
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/; // a name, not a table ARN
+const PARAMETER_NAME = /^\/?[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/; // no ARN, no empty path segment
+const LOG_GROUP_NAME = /^[A-Za-z0-9_./#-]{1,512}$/;
 
 const SECURITY_GROUP_OPS = new Set([
   'AuthorizeSecurityGroupIngress', 'AuthorizeSecurityGroupEgress', 'RevokeSecurityGroupIngress', 'RevokeSecurityGroupEgress',
@@ -31,6 +33,8 @@ const ASG_OPS = new Set([
 ]);
 const IAM_USER_OPS = new Set(['CreateUser', 'DeleteUser', 'AttachUserPolicy', 'DetachUserPolicy', 'PutUserPolicy', 'DeleteUserPolicy', 'CreateAccessKey', 'DeleteAccessKey']);
 const IAM_ROLE_OPS = new Set(['CreateRole', 'AttachRolePolicy', 'DetachRolePolicy', 'PutRolePolicy', 'DeleteRolePolicy', 'DeleteRole', 'UpdateAssumeRolePolicy']);
+const SSM_PARAMETER_OPS = new Set(['PutParameter', 'DeleteParameter', 'GetParameter', 'LabelParameterVersion']);
+const LOG_GROUP_OPS = new Set(['CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy']);
 const DYNAMODB_TABLE_OPS = new Set(['PutItem', 'DeleteItem', 'UpdateItem', 'CreateTable', 'DeleteTable', 'UpdateTable', 'UpdateTimeToLive']);
 
 export function targetsOf(service: string, action: string, params: JsonValue, where: Where): Targets {
@@ -62,5 +66,10 @@ export function targetsOf(service: string, action: string, params: JsonValue, wh
       return ids('RequestItems', (name) => arn('dynamodb', `table/${name}`), tables, TABLE_NAME);
     }
   }
+  if (service === 'ssm' && SSM_PARAMETER_OPS.has(action)) {
+    // "/a/b" and "a" are both parameter names; the ARN writes them without the leading slash
+    return ids('Name', (name) => arn('ssm', `parameter/${name.replace(/^\//, '')}`), undefined, PARAMETER_NAME);
+  }
+  if (service === 'logs' && LOG_GROUP_OPS.has(action)) return ids('logGroupName', (name) => arn('logs', `log-group:${name}`), undefined, LOG_GROUP_NAME);
   return { ok: false, reason: `seb does not know yet which resources ${service}:${action} changes, so it cannot be certified and is refused` };
 }

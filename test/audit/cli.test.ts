@@ -98,7 +98,7 @@ describe.skipIf(skip !== undefined)('seb audit tail / export', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^seb: the PostgreSQL ledger at postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere cannot be reached/);
   });
-});
+}, 90_000); // each test runs the CLI (a node start) up to three times; slow on a busy 2-core machine
 
 describe('seb audit verify on the embedded ledger', () => {
   it('verifies a trail written to the PGlite ledger under the state directory', async () => {

@@ -179,4 +179,4 @@ describe.skipIf(skip !== undefined).concurrent('seb audit verify against a tampe
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/BAD {2}seb-intruder record 1 \(id \d+\): unknown-key: no audit key is registered for instance seb-intruder/);
   });
-});
+}, 90_000); // each test runs the CLI (a node start) up to three times; slow on a busy 2-core machine

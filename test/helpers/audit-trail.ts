@@ -8,7 +8,7 @@ type Line = Record<string, unknown>;
 const FORWARDED = new Set(['executed', 'upgraded', 'client_gone']);
 
 export function auditProblems(seb: Pick<TestSeb, 'logs' | 'audit'>): string[] {
-  const attempts = seb.logs.filter((l) => l.msg === 'request' && l.mutation === true);
+  const attempts = seb.logs.filter((l) => (l.msg === 'request' || l.msg === 'upgrade') && l.mutation === true);
   const decisions = seb.audit.filter((r) => r.kind === 'decision');
   const outcomes = seb.audit.filter((r) => r.kind === 'outcome');
   const body = (r: Line) => r.body as Line;
@@ -40,4 +40,16 @@ export async function expectCompleteAuditTrail(seb: Pick<TestSeb, 'logs' | 'audi
     if (Date.now() > deadline) throw new Error(`audit trail incomplete:\n${problems.join('\n')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The logs and audit lines of a seb process's stdout (spawnSeb's output()). */
+export function trailOfOutput(output: string): { logs: Line[]; audit: Line[] } {
+  const logs: Line[] = [];
+  const audit: Line[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const parsed = JSON.parse(line) as Line;
+    (parsed.type === 'seb.audit' ? audit : logs).push(parsed);
+  }
+  return { logs, audit };
 }
