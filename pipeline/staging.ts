@@ -63,8 +63,9 @@ export function createStagingStore(deps: { trust: TrustStore; subject: string; n
       const matching = [...staged.values()].filter((s) => matchContract(s.cert.payload.contract, request).ok);
       if (matching.length === 1) return { kind: 'found', staged: matching[0]! };
       if (matching.length === 0) {
-        // A staged certificate for the same change on the same targets, but other parameters: say what differs.
-        const near = [...staged.values()].find((s) => s.cert.payload.contract.operation === request.operation && sameTargets(s.cert.payload.contract.targets, request.targets));
+        // A staged certificate for the same operation on some of the same targets (other parameters, or a request
+        // naming more or fewer targets than certified): say what differs.
+        const near = [...staged.values()].find((s) => s.cert.payload.contract.operation === request.operation && overlappingTargets(s.cert.payload.contract.targets, request.targets));
         if (near) {
           const why = matchContract(near.cert.payload.contract, request);
           if (!why.ok) return { kind: 'none', error: sebError('SEB_CONTRACT_MISMATCH', `staged certificate ${near.cid} does not authorise this request: ${why.reason}; ask the SAB to certify the exact change`) };
@@ -80,7 +81,8 @@ export function createStagingStore(deps: { trust: TrustStore; subject: string; n
   };
 }
 
-function sameTargets(a: readonly unknown[], b: readonly unknown[]): boolean {
+function overlappingTargets(a: readonly unknown[], b: readonly unknown[]): boolean {
   const key = (t: unknown) => JSON.stringify(t, Object.keys((t ?? {}) as object).sort());
-  return a.length === b.length && a.map(key).sort().join('\n') === b.map(key).sort().join('\n');
+  const certified = new Set(a.map(key));
+  return b.some((t) => certified.has(key(t)));
 }
