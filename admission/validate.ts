@@ -14,6 +14,7 @@ import { sebError, type SebCode, type SebError } from '../errors/codes.ts';
 import type { Execution, LedgerResult } from '../ledger/types.ts';
 import { CID_ANNOTATION, NONCE_ANNOTATION } from '../platforms/kube/annotate.ts';
 import { brokerHousekeeping } from './housekeeping.ts';
+import { PROTECTED_LABEL } from './webhook-config.ts';
 import type { AdmissionRequest, KubeObject } from './review.ts';
 
 export const CREDENTIAL_ID_EXTRA = 'authentication.kubernetes.io/credential-id';
@@ -30,7 +31,7 @@ export interface ValidationDeps {
 }
 
 /** How an allowed request was tied to its execution. */
-export type AllowBasis = 'attested' | 'credential' | 'broker-housekeeping';
+export type AllowBasis = 'attested' | 'credential' | 'broker-housekeeping' | 'protecting-namespace';
 
 export type ValidationDecision =
   | { readonly kind: 'allow'; readonly basis: AllowBasis; readonly execution?: Execution; readonly warnings: readonly string[]; readonly auditAnnotations: Readonly<Record<string, string>> }
@@ -48,6 +49,11 @@ export async function decideValidation(req: AdmissionRequest, deps: ValidationDe
     auditAnnotations: { decision: 'denied', code, ...(execution ? { cid: execution.cid } : {}), ...extra },
   });
 
+  // Protecting a namespace is an administrator's act on a namespace that is not protected yet: the API server sends
+  // it here because the new object carries the label. Removing the label, or any other change once protected, is not.
+  if (req.operation === 'UPDATE' && req.kind.group === '' && req.kind.kind === 'Namespace' && labelOf(req.oldObject, PROTECTED_LABEL) !== 'true') {
+    return { kind: 'allow', basis: 'protecting-namespace', warnings: [], auditAnnotations: { decision: 'allowed', basis: 'protecting-namespace' } };
+  }
   const username = req.userInfo.username ?? '';
   if (deps.brokerIdentities.includes(username)) {
     const chore = brokerHousekeeping(req);
@@ -129,4 +135,10 @@ export function describeRequest(req: AdmissionRequest): string {
   const resource = `${r.resource}${r.group ? `.${r.group}` : ''}${req.subResource ? `/${req.subResource}` : ''}`;
   const name = req.name || req.object?.metadata?.name || '';
   return `${req.operation} of ${resource}${name ? ` ${JSON.stringify(name)}` : ''}${req.namespace ? ` in namespace ${req.namespace}` : ''}`;
+}
+
+function labelOf(object: KubeObject | null | undefined, name: string): string | undefined {
+  const labels = (object as { metadata?: { labels?: Record<string, unknown> } } | null | undefined)?.metadata?.labels;
+  const v = labels?.[name];
+  return typeof v === 'string' ? v : undefined;
 }

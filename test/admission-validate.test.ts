@@ -358,3 +358,32 @@ describe('stamped()', () => {
     expect(stamped(stamped(o, { cid: 'c', nonce: 'n' }), undefined).metadata.annotations).toEqual({ keep: 'me' });
   });
 });
+
+describe('protecting a namespace', () => {
+  const namespaceReview = (oldLabels: Record<string, string>, newLabels: Record<string, string>) => {
+    const base = fixtureReview(REVIEW_FILES[0]!);
+    const ns = (labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels } });
+    return {
+      ...base,
+      request: {
+        ...base.request, kind: { group: '', version: 'v1', kind: 'Namespace' }, resource: { group: '', version: 'v1', resource: 'namespaces' },
+        requestKind: { group: '', version: 'v1', kind: 'Namespace' }, requestResource: { group: '', version: 'v1', resource: 'namespaces' },
+        name: 'shop', namespace: 'shop', operation: 'UPDATE', object: ns(newLabels), oldObject: ns(oldLabels),
+      },
+    };
+  };
+
+  it('an administrator adds the protect label to an unprotected namespace: admitted (the API server sends it because the new object is labelled)', async () => {
+    const { response } = await decide(namespaceReview({}, { 'seb.openkedge.io/protected': 'true' }));
+    expect(response.allowed).toBe(true);
+    expect(response.auditAnnotations).toMatchObject({ basis: 'protecting-namespace' });
+  });
+
+  it('removing the label, or relabelling a protected namespace, is a change to a protected namespace: denied', async () => {
+    for (const labels of [{}, { 'seb.openkedge.io/protected': 'true', team: 'x' }]) {
+      const { response } = await decide(namespaceReview({ 'seb.openkedge.io/protected': 'true' }, labels));
+      expect(response.allowed).toBe(false);
+      expect(response.status.message).toContain('SEB_ADMISSION_UNBROKERED');
+    }
+  });
+});
