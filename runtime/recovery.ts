@@ -1,21 +1,9 @@
-// Two start-up duties around the audit trail: where the streamed audit lines go, and reporting the executions a
-// previous seb on this state directory left without an outcome (it died mid-call: whether the platform executed
+// A start-up duty around the audit trail: reporting the executions a previous seb on this state directory left
+// without an outcome (it died mid-call: whether the platform executed
 // the call is unknown, so each is recorded as uncertain — the certificate stays consumed either way).
-import { createWriteStream } from 'node:fs';
 import type { AuditWriter } from '../audit/writer.ts';
-import type { SebConfig } from '../config/schema.ts';
 import type { Ledger } from '../ledger/types.ts';
 import type { Logger } from '../ops/logger.ts';
-
-export function auditSinkOf(config: SebConfig, override?: (line: string) => void): { sink?: (line: string) => void } {
-  if (override) return { sink: override };
-  if (config.audit.stream === 'off') return {};
-  if (config.audit.stream === 'file' && config.audit.file) {
-    const out = createWriteStream(config.audit.file, { flags: 'a', mode: 0o600 });
-    return { sink: (line) => { out.write(line + '\n'); } };
-  }
-  return { sink: (line) => { process.stdout.write(line + '\n'); } };
-}
 
 export async function reportUnfinished(deps: { ledger: Ledger; audit: AuditWriter; nodeId: string; instanceId: string; logger: Logger; attempts?: number }): Promise<number> {
   const attempts = deps.attempts ?? 10;

@@ -23,7 +23,8 @@ import { createStagingStore, type StagingStore } from '../pipeline/staging.ts';
 import { ensureAdminToken, ensureNodeId, loadTrust } from './local-state.ts';
 import { startEpochWatch } from '../ledger/epoch-watch.ts';
 import { lazyAuditWriter } from './audit.ts';
-import { auditSinkOf, reportUnfinished } from './recovery.ts';
+import { reportUnfinished } from './recovery.ts';
+import { openAuditSink } from '../audit/sink.ts';
 import { openLazyLedger } from './lazy-ledger.ts';
 import { createPipeline } from '../pipeline/run.ts';
 import { createGate } from '../pipeline/gate.ts';
@@ -85,7 +86,8 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger; audit
   // Mutations are denied until the epochs are confirmed; give the first confirmation a moment before serving.
   if (!(await epochs.ready(Math.min(config.pipeline.maxStalenessMs, 5_000)))) logger.warn({ event: 'epoch_watch_not_ready', reason: epochs.snapshot().fresh ? '' : (epochs.snapshot() as { reason: string }).reason }, 'serving before the epochs are confirmed: mutations are denied until they are');
   metrics.watchEpochs({ ageMs: () => epochs.ageMs(), fresh: () => epochs.snapshot().fresh });
-  const audit = lazyAuditWriter({ ledger, instanceId, ...auditSinkOf(config, opts.auditSink) });
+  const auditStream = opts.auditSink ? { sink: opts.auditSink, close: async () => {} } : openAuditSink(config.audit, (message) => logger.error({ event: 'audit_stream_failed', error: message }, message));
+  const audit = lazyAuditWriter({ ledger, instanceId, ...(auditStream.sink ? { sink: auditStream.sink } : {}) });
   const platforms = {
     aws: awsPlatform({
       accountId: config.aws.accountId,
@@ -164,6 +166,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger; audit
       await dispatcher.close().catch(() => dispatcher.destroy());
       await epochs.close();
       await ledger.close();
+      await auditStream.close();
       if (adminServer) {
         adminServer.closeAllConnections();
         await new Promise<void>((resolve) => adminServer.close(() => resolve()));

@@ -380,7 +380,7 @@ describe('protecting a namespace', () => {
   });
 
   it('removing the label, or relabelling a protected namespace, is a change to a protected namespace: denied', async () => {
-    for (const labels of [{}, { 'seb.openkedge.io/protected': 'true', team: 'x' }]) {
+    for (const labels of [{}, { 'seb.openkedge.io/protected': 'true', team: 'x' }] as Array<Record<string, string>>) {
       const { response } = await decide(namespaceReview({ 'seb.openkedge.io/protected': 'true' }, labels));
       expect(response.allowed).toBe(false);
       expect(response.status.message).toContain('SEB_ADMISSION_UNBROKERED');

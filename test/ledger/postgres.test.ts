@@ -77,7 +77,7 @@ describe.skipIf(skip !== undefined)('PostgreSQL ledger shared by several seb pro
       await expect.poll(() => got.length).toBe(2);
       expect(got).toEqual([
         { channel: 'seb_epochs', payload: { name: 'policy', value: policy } },
-        { channel: 'seb_revocations', payload: { cid } },
+        { channel: 'seb_revocations', payload: { cid, reason: expect.any(String), revokedAt: expect.any(String) } },
       ]);
     } finally {
       await listener.end();
