@@ -27,7 +27,7 @@ export interface DecisionBody {
 export interface OutcomeBody {
   readonly cid: string;
   /** uncertain: upstream timeout or reset, or seb died mid-call. */
-  readonly result: 'completed' | 'uncertain';
+  readonly result: 'completed' | 'uncertain' | 'not_forwarded';
   readonly status?: number;
   /** x-amzn-RequestId / x-amz-request-id, Kubernetes Audit-Id. */
   readonly requestId?: string;

@@ -49,10 +49,13 @@ type RevocationRow = { reason: string | null; revoked_at: Date | null };
 const statusOf = (row: RevocationRow | undefined) =>
   row?.reason != null && row.revoked_at != null ? { revoked: true as const, reason: row.reason, revokedAt: row.revoked_at } : { revoked: false as const };
 
-type ExecutionRow = { cid: string; nonce: string; instance_id: string; principal: string; credential_id: string | null; expires_at: Date };
+type ExecutionRow = { cid: string; nonce: string; instance_id: string; principal: string; credential_id: string | null; expires_at: Date; outcome: string | null };
 const executionOf = (r: ExecutionRow): Execution => ({
-  cid: r.cid, nonce: r.nonce, instanceId: r.instance_id, principal: r.principal, ...(r.credential_id ? { credentialId: r.credential_id } : {}), expiresAt: r.expires_at.getTime() / 1000,
+  cid: r.cid, nonce: r.nonce, instanceId: r.instance_id, principal: r.principal, ...(r.credential_id ? { credentialId: r.credential_id } : {}), expiresAt: r.expires_at.getTime() / 1000, finished: r.outcome !== null,
 });
+const EXECUTION_COLUMNS = 'cid, nonce, instance_id, principal, credential_id, expires_at, outcome';
+/** Revocation reasons travel in a NOTIFY payload (8000 bytes at most) and into messages: keep them short. */
+const MAX_REASON = 1_000;
 
 /** fn raced against the deadline, for work outside a Backend session (the notification connection). */
 async function raceDeadline<T>(where: string, doing: string, timeoutMs: number, fn: () => Promise<T>): Promise<LedgerResult<T>> {
@@ -121,9 +124,12 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
     revoke(cid, reason) {
       const doing = `revoking certificate ${cid}`;
       if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
-      // One statement revokes and notifies atomically. Revocations are never deleted, so when it conflicts the
-      // follow-up read (a fresh snapshot, after the winner committed) finds the row that won.
-      return run(doing, async (s) => {
+      if (typeof reason !== 'string' || reason.length === 0 || reason.length > MAX_REASON) return invalid(doing, `a reason that is empty or longer than ${MAX_REASON} characters`);
+      // Under the certificate's lock (see commitExecution), one statement revokes and notifies atomically.
+      // Revocations are never deleted, so when it conflicts the follow-up read (a fresh snapshot, after the winner
+      // committed) finds the row that won.
+      return transaction(doing, async (s) => {
+        await s.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [cid.toLowerCase()]);
         const inserted = await s.query<RevocationRow>(
           `WITH ins AS (INSERT INTO seb_revocations (cid, reason) VALUES ($1, $2) ON CONFLICT (cid) DO NOTHING RETURNING cid, reason, revoked_at)
            SELECT reason, revoked_at, pg_notify('seb_revocations', json_build_object('cid', cid, 'reason', reason, 'revokedAt', revoked_at)::text) FROM ins`, [cid, reason]);
@@ -188,11 +194,8 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
 
     executionByCredential(credentialId) {
       return run(`looking up the execution of credential ${credentialId}`, async (s) => {
-        const rows = await s.query<{ cid: string; nonce: string; instance_id: string; principal: string; credential_id: string | null; expires_at: Date }>(
-          `SELECT cid, nonce, instance_id, principal, credential_id, expires_at FROM seb_executions WHERE credential_id = $1`, [credentialId]);
-        const r = rows[0];
-        if (!r) return undefined;
-        return { cid: r.cid, nonce: r.nonce, instanceId: r.instance_id, principal: r.principal, ...(r.credential_id ? { credentialId: r.credential_id } : {}), expiresAt: r.expires_at.getTime() / 1000 };
+        const rows = await s.query<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM seb_executions WHERE credential_id = $1`, [credentialId]);
+        return rows[0] ? executionOf(rows[0]) : undefined;
       });
     },
 
@@ -214,6 +217,9 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
       // FOR SHARE on the epoch rows: a bump waits for executions committing under the old epoch and they wait for
       // it, so every execution is ordered before or after each bump, never across it.
       return transaction(doing, async (s): Promise<SebError | undefined> => {
+        // The certificate's lock, also taken by revoke: a revocation of this cid and its execution's commit are
+        // ordered one after the other, so revoke never returns while a commit that missed it can still succeed.
+        await s.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [cid.toLowerCase()]);
         const row = (await s.query<RevocationRow & { policy: unknown; revocation: unknown }>(
           `SELECT e.policy, e.revocation, r.reason, r.revoked_at
            FROM (SELECT max(value) FILTER (WHERE name = 'policy') AS policy, max(value) FILTER (WHERE name = 'revocation') AS revocation
@@ -253,7 +259,7 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
 
     unfinishedExecutions(prefix, instanceId) {
       return run(`listing unfinished executions of ${prefix}*`, async (s) => (await s.query<ExecutionRow>(
-        `SELECT cid, nonce, instance_id, principal, credential_id, expires_at FROM seb_executions
+        `SELECT ${EXECUTION_COLUMNS} FROM seb_executions
          WHERE outcome IS NULL AND starts_with(instance_id, $1) AND instance_id <> $2 ORDER BY created_at`, [prefix, instanceId])).map(executionOf));
     },
 

@@ -123,7 +123,12 @@ export function startEpochWatch(options: EpochWatchOptions): EpochWatch {
       delay = Math.min(options.reconnect.maxMs, delay * 2);
     }
   };
-  const running = run();
+  // run() handles its own failures; anything that still escapes leaves the view stale (denying), never a crash.
+  const running = run().catch((err: unknown) => {
+    connection = undefined;
+    downReason = `the epoch watch stopped unexpectedly (${err instanceof Error ? err.message : String(err)}); restart seb`;
+    emit({ kind: 'lost', detail: downReason });
+  });
 
   return {
     snapshot() {

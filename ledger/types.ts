@@ -100,6 +100,8 @@ export interface Execution {
   readonly credentialId?: string;
   /** Seconds since the Unix epoch. */
   readonly expiresAt: number;
+  /** Set when read back: the execution's outcome is recorded, so its credential has no business left. */
+  readonly finished?: boolean;
 }
 
 export interface ExecutionCommit {
@@ -114,7 +116,7 @@ export interface ExecutionCommit {
 export interface ExecutionFinish {
   readonly cid: string;
   readonly nonce: string;
-  readonly result: 'completed' | 'uncertain';
+  readonly result: 'completed' | 'uncertain' | 'not_forwarded';
   readonly outcome?: SignedAuditRow;
 }
 

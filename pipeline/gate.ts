@@ -115,7 +115,17 @@ export function createGate(deps: GateDeps): Gate {
       // A staged certificate is single-use: withdrawn once used or refused for good; kept after transient failures.
       if (stagedCid && !(decision.kind === 'deny' && TRANSIENT.has(decision.error.code))) deps.staging.withdraw(stagedCid);
       if (decision.kind === 'deny') return deny(decision.error, { contract, stages: decision.stages, staged: stagedCid !== undefined, ...(decision.cid ? { cid: decision.cid } : {}) });
-      const outgoing = module.authorize(req, decision.identity, decision.cert);
+      let outgoing: ReturnType<PlatformModule['authorize']>;
+      try {
+        outgoing = module.authorize(req, decision.identity, decision.cert);
+      } catch (err) {
+        // Committed but not sendable: the execution is closed as not forwarded, the identity given back.
+        const message = `seb could not authorise the outgoing request and did not send it: ${err instanceof Error ? err.message : String(err)}`;
+        await Promise.all([decision.complete({ result: 'not_forwarded', error: message }), decision.identity.release?.().catch(() => undefined)]);
+        // The attempt's decision record is the allow already written; its outcome record says what happened.
+        const error = sebError('SEB_INTERNAL', message);
+        return { kind: 'deny', error, response: module.renderDenial(req, error), stages: decision.stages, cid: decision.cert.payload.cid, contract };
+      }
       const body = outgoing.body ?? classification.body;
       // A body the platform re-serialised (protobuf or YAML decoded to JSON) goes out with its new type.
       if (classification.contentType && !outgoing.headers['content-type']?.includes('json')) outgoing.headers['content-type'] = classification.contentType;

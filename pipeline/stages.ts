@@ -83,5 +83,8 @@ export async function mintStage(cert: VerifiedCertificate, adapter: PlatformAdap
   const platform = cert.payload.contract.platform;
   if (!adapter) return deny('SEB_MINT_FAILED', `no executor identity is configured for ${platform}; configure the ${platform} platform adapter`);
   const minted = await adapter.mint(cert, context);
-  return minted.ok ? pass(minted.value, minted.value.principal) : deny('SEB_MINT_FAILED', `could not mint an executor identity: ${minted.error.message}`);
+  if (minted.ok) return pass(minted.value, minted.value.principal);
+  // A contract too large for one executor session is the certificate's problem, not the platform's: keep its code.
+  const code = minted.error.code === 'SEB_POLICY_TOO_LARGE' ? minted.error.code : 'SEB_MINT_FAILED';
+  return deny(code, `could not mint an executor identity: ${minted.error.message}`);
 }

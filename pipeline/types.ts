@@ -56,7 +56,8 @@ export interface EpochSource {
 
 /** How a forwarded call ended: completed when the platform answered; uncertain when it timed out or reset. */
 export interface ExecutionOutcome {
-  readonly result: 'completed' | 'uncertain';
+  /** not_forwarded: committed, but the call never left seb (the agent left first, or authorising it failed). */
+  readonly result: 'completed' | 'uncertain' | 'not_forwarded';
   readonly status?: number;
   readonly requestId?: string;
   readonly responseDigest?: string;

@@ -11,7 +11,9 @@ export type ForwardResult =
   /** `digest`: sha256 hex of the response body as relayed, when asked for (certified mutations' outcome records). */
   | { readonly kind: 'forwarded'; readonly status: number; readonly headers: IncomingHttpHeaders; readonly digest?: string }
   | { readonly kind: 'upstream_error'; readonly message: string }
-  | { readonly kind: 'client_gone'; readonly status?: number; readonly headers?: IncomingHttpHeaders };
+  | { readonly kind: 'client_gone'; readonly status?: number; readonly headers?: IncomingHttpHeaders }
+  /** The agent had already gone before anything was sent upstream. */
+  | { readonly kind: 'not_sent' };
 
 export interface ForwardOptions {
   readonly dispatcher: Dispatcher;
@@ -22,6 +24,8 @@ export interface ForwardOptions {
 
 /** `headers` are the request headers to send (the gate may have replaced the agent's credentials). */
 export async function forward(opts: ForwardOptions, req: IncomingMessage, res: ServerResponse, upstream: Upstream, body: Buffer, headers: IncomingHttpHeaders | Record<string, string | string[]> = req.headers): Promise<ForwardResult> {
+  // An agent that left while the gate decided gets nothing sent on its behalf (and no 'close' event would come).
+  if (res.destroyed || res.writableEnded || req.socket?.destroyed) return { kind: 'not_sent' };
   const abort = new AbortController();
   const onClientClose = () => {
     if (!res.writableFinished) abort.abort();
@@ -66,6 +70,7 @@ export async function forward(opts: ForwardOptions, req: IncomingMessage, res: S
 /** pipe() with completion as a promise (stream.pipeline allocates an AbortController and a DOMException per call). */
 function relayBody(body: Readable, res: ServerResponse): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (res.destroyed) return reject(new Error('the agent closed the connection'));
     const fail = (err?: Error) => reject(err ?? new Error('response closed early'));
     body.on('error', fail);
     res.once('close', () => (res.writableFinished ? resolve() : fail()));

@@ -75,8 +75,8 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
   const signedHost = typeof headers.host === 'string' ? headers.host : undefined;
   const result = await forward({ dispatcher: ctx.dispatcher, headersTimeoutMs: ctx.config.limits.upstreamHeadersTimeoutMs, digest: gate.kind === 'execute' }, req, res, signedHost ? { ...upstream, hostHeader: signedHost } : upstream, outgoingBody, headers);
   if (gate.kind === 'execute') {
-    await gate.identity.release?.().catch(() => undefined);
-    const recorded = await gate.complete(outcomeOf(result));
+    // The outcome first (it may wait out a ledger outage), the executor credential's release beside it.
+    const [recorded] = await Promise.all([gate.complete(outcomeOf(result)), gate.identity.release?.().catch(() => undefined)]);
     if (!recorded.ok) ctx.logger.error({ event: 'outcome_not_recorded', cid: gate.cid, code: recorded.error.code, error: recorded.error.message }, 'the outcome record of an executed mutation could not be written');
   }
   const executed = gate.kind === 'execute' ? { mutation: true, ...gateFields(gate), principal: gate.identity.principal, ...(gate.identity.credentialId ? { credentialId: gate.identity.credentialId } : {}) } : {};
@@ -85,6 +85,8 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
       return finish(gate.kind === 'execute' ? 'executed' : 'forwarded', { status: result.status, upstream: upstream.origin, ...executed });
     case 'client_gone':
       return finish('client_gone', { status: result.status, upstream: upstream.origin, ...executed });
+    case 'not_sent':
+      return finish('client_gone', { sent: false, upstream: upstream.origin, ...executed });
     case 'upstream_error':
       return refuse('SEB_UPSTREAM_UNAVAILABLE', `cannot reach ${upstream.origin}: ${result.message}`, false, executed);
   }
@@ -94,6 +96,7 @@ export async function handleInterceptedRequest(ctx: ProxyContext, req: IncomingM
  * and a digest of the answer), or the call broke off before an answer (uncertain: it may have executed). */
 function outcomeOf(result: ForwardResult): ExecutionOutcome {
   if (result.kind === 'upstream_error') return { result: 'uncertain', error: result.message };
+  if (result.kind === 'not_sent') return { result: 'not_forwarded', error: 'the agent disconnected before seb forwarded the call; nothing was sent' };
   const requestId = platformRequestId(result.headers);
   const common = { ...(result.status !== undefined ? { status: result.status } : {}), ...(requestId ? { requestId } : {}) };
   if (result.kind === 'forwarded') return { result: 'completed', ...common, ...(result.digest ? { responseDigest: result.digest } : {}) };
