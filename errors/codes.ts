@@ -44,6 +44,7 @@ export const CODES = {
   SEB_DRIFT: { status: 403, summary: 'the target changed since the SAB certified it' },
   SEB_DRIFT_UNOBSERVABLE: { status: 403, summary: 'the target state cannot be observed' },
   SEB_MINT_FAILED: { status: 502, summary: 'seb could not mint an executor identity' },
+  SEB_POLICY_TOO_LARGE: { status: 403, summary: 'the executor session for this certificate would exceed STS\'s size limits (session policy, tags); certify fewer resources per certificate' },
   SEB_LEDGER_UNAVAILABLE: { status: 503, summary: 'the ledger (nonces, epochs, revocations) is unavailable' },
 
   // the validating admission webhook (seb webhook serve)

@@ -7,6 +7,7 @@
 import type { AwsContract } from '../certs/sab/index.ts';
 import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectCompleteAuditTrail } from './helpers/audit-trail.ts';
 import { boto3SkipReason, startBoto3Agent, type Boto3Agent } from './helpers/aws-boto3.ts';
 import { REGION, sgArn, startAwsWorld, type AwsWorld } from './helpers/aws-world.ts';
 import { requireCommand } from './helpers/services.ts';
@@ -85,5 +86,10 @@ describe.skipIf(skipReason !== undefined)('a boto3 agent with placeholder keys t
     expect((await agent.call({ op: 'describe', group, direct })).ok).toBe(true); // its own keys may read
     const denied = await agent.call({ op: 'authorize', group, port: 443, cidr: '10.50.0.0/16', direct });
     expect(denied).toMatchObject({ ok: false, error: 'ClientError', code: 'AccessDenied', status: 403 });
+  });
+
+  it('every mutation attempt left exactly one signed decision record, and every forwarded call one outcome record', async () => {
+    await expectCompleteAuditTrail(world.seb);
+    expect(world.seb.audit.length).toBeGreaterThan(0);
   });
 });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ABSENT_DIGEST, type AwsContract } from '../certs/sab/index.ts';
 import { createAwsObserver, probeTargetOf } from '../platforms/aws/observe.ts';
 import { permissionsState, securityGroupState } from '../platforms/aws/observe-state.ts';
+import { expectCompleteAuditTrail } from './helpers/audit-trail.ts';
 import { AGENT_KEY, cliErrorCode, sgArn, startAwsWorld, type AwsWorld } from './helpers/aws-world.ts';
 import { runSeb } from './helpers/run.ts';
 import { tempDir } from './helpers/seb.ts';
@@ -172,5 +173,10 @@ describe.skipIf(skipReason !== undefined)('drift-checked AWS certificates, end t
     expect(state[missing]).toBeNull();
     const placeholder = await createAwsObserver({ endpoint: world.moto.url, credentials: AGENT_KEY }).observe(both);
     expect(placeholder).toMatchObject({ ok: false, error: { code: 'SEB_DRIFT_UNOBSERVABLE', message: expect.stringMatching(/ec2:DescribeSecurityGroups for .* with seb's identity failed: \w+/) } });
+  });
+
+  it('every mutation attempt left exactly one signed decision record, and every forwarded call one outcome record', async () => {
+    await expectCompleteAuditTrail(world.seb);
+    expect(world.seb.audit.length).toBeGreaterThan(0);
   });
 });

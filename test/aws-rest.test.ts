@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Contract } from '../certs/sab/index.ts';
+import { expectCompleteAuditTrail } from './helpers/audit-trail.ts';
 import { awsQuery, xmlField } from './helpers/aws-query.ts';
 import { run, runSeb } from './helpers/run.ts';
 import { createTestSab, type TestSab } from './helpers/sab.ts';
@@ -144,5 +145,10 @@ describe.skipIf(skipReason !== undefined)('S3 mutations through seb execute unde
     const denied = await direct(['s3api', 'put-object', '--bucket', BUCKET, '--key', 'reports/q3.csv', '--body', path.join(dir, 'q3.csv')]);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toMatch(/AccessDenied/);
+  });
+
+  it('every mutation attempt left exactly one signed decision record, and every forwarded call one outcome record', async () => {
+    await expectCompleteAuditTrail(seb);
+    expect(seb.audit.length).toBeGreaterThan(0);
   });
 });

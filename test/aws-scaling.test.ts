@@ -6,6 +6,7 @@ import { CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand, Descri
 import { DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsContract } from '../certs/sab/index.ts';
+import { expectCompleteAuditTrail } from './helpers/audit-trail.ts';
 import { asgArn, cliErrorCode, instanceArn, startAwsWorld, type AwsWorld } from './helpers/aws-world.ts';
 import { requireCommand } from './helpers/services.ts';
 
@@ -92,5 +93,10 @@ describe.skipIf(skipReason !== undefined)('Auto Scaling and instance termination
     const executed = await world.aws(['ec2', 'terminate-instances', '--instance-ids', second, third]);
     expect(executed.code, executed.stderr).toBe(0);
     expect(await states([second, third])).toEqual([expect.stringMatching(/^(shutting-down|terminated)$/), expect.stringMatching(/^(shutting-down|terminated)$/)]);
+  });
+
+  it('every mutation attempt left exactly one signed decision record, and every forwarded call one outcome record', async () => {
+    await expectCompleteAuditTrail(world.seb);
+    expect(world.seb.audit.length).toBeGreaterThan(0);
   });
 });

@@ -2,7 +2,7 @@
 // policy to exactly the certified action on exactly the certified resources, and only until the certificate
 // expires (STS cannot issue a session shorter than 900 s; the aws:CurrentTime condition ends its power sooner).
 // The session carries the cid as SourceIdentity (kept in CloudTrail through any role chaining) and cid and nonce
-// as session tags.
+// as session tags. A request over STS's documented size limits is refused before STS is called.
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { sebError } from '../../errors/codes.ts';
 import type { VerifiedCertificate } from '../../certs/sab/verify.ts';
@@ -77,25 +77,62 @@ export function tagValue(value: string): string {
   return hex.slice(0, 256);
 }
 
+/** AssumeRole's documented limits (STS API reference, AssumeRole and Tag): the plaintext of the inline session
+ * policy, the session tags, and the SourceIdentity / RoleSessionName. STS also packs policy and tags into a binary
+ * form with its own, undocumented limit (PackedPolicyTooLargeException), which only STS can judge. */
+export const STS_LIMITS = { policyChars: 2048, tags: 50, tagKeyChars: 128, tagValueChars: 256, nameMinChars: 2, nameMaxChars: 64 } as const;
+
+export interface AssumeRoleSizes {
+  readonly policy: string;
+  readonly tags: ReadonlyArray<{ readonly Key: string; readonly Value: string }>;
+  readonly sourceIdentity: string;
+  readonly roleSessionName: string;
+}
+
+/** Why STS would refuse this AssumeRole for its size; undefined when it fits the documented limits. */
+export function stsSizeProblem(req: AssumeRoleSizes): string | undefined {
+  const L = STS_LIMITS;
+  if (req.policy.length > L.policyChars) return `the session policy is ${req.policy.length} characters, over STS's limit of ${L.policyChars} for an inline session policy`;
+  if (req.tags.length > L.tags) return `${req.tags.length} session tags, over STS's limit of ${L.tags}`;
+  for (const t of req.tags) {
+    if (t.Key.length < 1 || t.Key.length > L.tagKeyChars) return `session tag key ${JSON.stringify(t.Key.slice(0, 40))} is ${t.Key.length} characters, STS allows 1 to ${L.tagKeyChars}`;
+    if (t.Value.length > L.tagValueChars) return `session tag ${t.Key} has a value of ${t.Value.length} characters, over STS's limit of ${L.tagValueChars}`;
+  }
+  for (const [field, value] of [['SourceIdentity', req.sourceIdentity], ['RoleSessionName', req.roleSessionName]] as const) {
+    if (value.length < L.nameMinChars || value.length > L.nameMaxChars) return `${field} is ${value.length} characters, STS allows ${L.nameMinChars} to ${L.nameMaxChars}`;
+  }
+  return undefined;
+}
+
 export async function assumeExecutorRole(sts: Sts, roleArn: string, cert: VerifiedCertificate, region: string): Promise<Result<ExecutorIdentity>> {
   const { contract, cid, nonce, exp } = cert.payload;
   if (contract.platform !== 'aws') return fail('not an AWS certificate');
   const name = sessionName(cid);
+  const request = {
+    policy: sessionPolicy(cert),
+    tags: [{ Key: 'seb:cid', Value: tagValue(cid) }, { Key: 'seb:nonce', Value: tagValue(nonce) }],
+    sourceIdentity: name,
+    roleSessionName: name,
+  };
+  const tooLarge = (why: string): Result<ExecutorIdentity> => ({
+    ok: false,
+    error: sebError('SEB_POLICY_TOO_LARGE', `AssumeRole on ${roleArn} for certificate ${cid} (${contract.operation} on ${contract.targets.length} resource(s)): ${why}; certify fewer resources per certificate (split the change into several certificates)`),
+  });
+  const problem = stsSizeProblem(request);
+  if (problem) return tooLarge(problem);
   let out;
   try {
     out = await sts.client(region).send(new AssumeRoleCommand({
       RoleArn: roleArn,
-      RoleSessionName: name,
-      SourceIdentity: name,
+      RoleSessionName: request.roleSessionName,
+      SourceIdentity: request.sourceIdentity,
       DurationSeconds: SESSION_SECONDS,
-      Policy: sessionPolicy(cert),
-      Tags: [{ Key: 'seb:cid', Value: tagValue(cid) }, { Key: 'seb:nonce', Value: tagValue(nonce) }],
+      Policy: request.policy,
+      Tags: request.tags,
     }));
   } catch (err) {
     const e = err as { name?: string; message?: string };
-    if (e.name === 'PackedPolicyTooLargeException') {
-      return fail(`AssumeRole on ${roleArn}: the session policy and tags for ${contract.operation} on ${contract.targets.length} resource(s) exceed STS's packed size limit; certify fewer resources per certificate`);
-    }
+    if (e.name === 'PackedPolicyTooLargeException') return tooLarge(`the session policy and tags exceed STS's packed size limit (${e.message ?? 'PackedPolicyTooLargeException'})`);
     return fail(`AssumeRole on ${roleArn} failed: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`);
   }
   const c = out.Credentials;
