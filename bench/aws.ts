@@ -7,6 +7,7 @@
 // machine load drifts into all arms alike. A second, shorter phase holds every byte to and from moto for a modelled
 // round trip (as to a real region), where running replay, drift and minting concurrently can show; then certified
 // mutations per second at a fixed concurrency.
+import { freePort, waitForPort } from './ports.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
@@ -351,25 +352,3 @@ async function stop(child: ChildProcess): Promise<void> {
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(address: string, child: ChildProcess): Promise<void> {
-  const port = Number(address.slice(address.lastIndexOf(':') + 1));
-  for (let i = 0; i < 1200; i++) { // 60 s: a loaded machine starts Node, PGlite and the CA slowly
-    if (child.exitCode !== null) throw new Error(`seb exited (${child.exitCode}) before listening on ${address}`);
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); r(true); });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`seb did not listen on ${address}`);
-}

@@ -1,9 +1,9 @@
 // Kubernetes mutation overhead: the same merge patch of a ConfigMap sent directly to the API test server and
 // through seb with a certificate (all seven stages, drift read, TokenRequest minting with a per-execution
 // Secret created and deleted), in one run; then certified mutations per second through one seb process.
+import { freePort, waitForPort } from './ports.ts';
 import { spawn } from 'node:child_process';
 import { mkdtemp, open, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
@@ -116,26 +116,3 @@ async function call(dispatcher: Dispatcher, origin: string, method: 'POST' | 'PA
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    import('node:net').then(({ createServer }) => {
-      const srv = createServer().listen(0, '127.0.0.1', () => {
-        const port = (srv.address() as { port: number }).port;
-        srv.close(() => resolve(port));
-      });
-    });
-  });
-}
-
-async function waitForPort(address: string): Promise<void> {
-  const port = Number(address.slice(address.lastIndexOf(':') + 1));
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); r(true); });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`seb did not listen on ${address}`);
-}
