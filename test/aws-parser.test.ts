@@ -1,13 +1,17 @@
 // The AWS request parser: recorded requests of every wire protocol against their golden contracts, then the
 // edges of each protocol — payload modes, aws-chunked framing, S3 addressing and subresources, Lambda paths,
-// JSON-protocol strictness — each refused with its own code and a reason, never guessed.
+// JSON-protocol strictness, reads from explicit lists, method overrides — each refused with its own code and a
+// reason, never guessed.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { explainHar, type ExplainedEntry } from '../cli/explain.ts';
 import { classifyAws } from '../parsers/aws/classify.ts';
+import { awsEndpointHost } from '../parsers/aws/endpoints.ts';
 import { decodeAwsChunked, encodeAwsChunked } from '../parsers/aws/payload.ts';
+import { protocolOf } from '../parsers/aws/protocols.ts';
+import { isReadOperation, READ_OPERATIONS, RELEASES_SECRETS } from '../parsers/aws/reads.ts';
 import { matchContract } from '../pipeline/contract-match.ts';
 import type { GateRequest } from '../pipeline/gate.ts';
 
@@ -220,5 +224,100 @@ describe('Query and JSON protocols', () => {
     expect(refusal(dynamo('DynamoDB_20120810.PutItem', { TableName: 'orders' }, { 'content-type': 'application/json' }))).toMatch(/x-amz-json-1.0 or -1.1/);
     expect(refusal(dynamo('DynamoDB_20120810.PutItem', [1]))).toMatch(/must be a JSON object/);
     expect(refusal(dynamo('DynamoDB_20120810.PutItem', { TableName: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/orders` }))).toMatch(/resource name/);
+  });
+});
+
+describe('reads come from explicit lists of read-only operations', () => {
+  const JSON_PREFIX: Record<string, string> = { dynamodb: 'DynamoDB_20120810', kms: 'TrentService', ssm: 'AmazonSSM', logs: 'Logs_20140328', secretsmanager: 'secretsmanager', ecr: 'AmazonEC2ContainerRegistry_V20150921' };
+  /** An operation of a Query or JSON service as its SDK sends it. */
+  const call = (service: string, action: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
+    const host = awsEndpointHost(service, 'us-east-1');
+    if (protocolOf(service) === 'json') {
+      return request({ host, service, method: 'POST', headers: { 'x-amz-target': `${JSON_PREFIX[service] ?? service}.${action}`, 'content-type': 'application/x-amz-json-1.1', ...headers }, body: JSON.stringify(params) });
+    }
+    const form = new URLSearchParams({ Action: action, Version: '2011-06-15', ...(params as Record<string, string>) }).toString();
+    return request({ host, service, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', ...headers }, body: form });
+  };
+
+  it('every listed read is a read through its protocol, under its exact name only', () => {
+    for (const [service, ops] of Object.entries(READ_OPERATIONS)) {
+      for (const op of ops) {
+        expect(call(service, op).kind, `${service}:${op}`).toBe('read');
+        expect(call(service, op[0]!.toLowerCase() + op.slice(1)).kind, `${service}:${op} recased`).not.toBe('read');
+      }
+    }
+    expect(isReadOperation('ec2', 'DescribeSecurityGroups')).toBe(true);
+    expect(isReadOperation('ec2', 'DescribeAnythingNew')).toBe(false); // a name is not knowledge
+  });
+
+  it('operations that hand out credentials or secrets are never reads, and the lists keep them apart', () => {
+    for (const op of Object.keys(RELEASES_SECRETS)) {
+      const [service, action] = op.split(':') as [string, string];
+      expect(READ_OPERATIONS[service]?.has(action) ?? false, op).toBe(false);
+      expect(call(service, action, {}).kind, op).not.toBe('read');
+    }
+  });
+
+  it('the confirmed leaks: STS tokens are refused; SSM parameter values need a certificate naming the parameters', () => {
+    expect(refusal(call('sts', 'GetWebIdentityToken', { 'Audience.member.1': 'x' }))).toMatch(/^SEB_REQUEST_UNSUPPORTED: sts:GetWebIdentityToken hands out a web identity token, so it is not a read; /);
+    expect(refusal(call('sts', 'GetDelegatedAccessToken', { TradeInToken: 't' }))).toMatch(/^SEB_REQUEST_UNSUPPORTED: sts:GetDelegatedAccessToken hands out credentials, so it is not a read; /);
+    expect(refusal(call('sts', 'GetSessionToken'))).toMatch(/hands out credentials/);
+    expect(contractOf(call('ssm', 'GetParameterHistory', { Name: '/prod/db/password', WithDecryption: true }))).toEqual({
+      platform: 'aws', operation: 'ssm:GetParameterHistory', targets: [`arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/prod/db/password`], params: { Name: '/prod/db/password', WithDecryption: true },
+    });
+    expect(contractOf(call('ssm', 'GetParameters', { Names: ['b', '/a/x'], WithDecryption: true })).targets).toEqual([`arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/a/x`, `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/b`]);
+    expect(contractOf(call('ssm', 'GetParameter', { Name: 'db-host' })).operation).toBe('ssm:GetParameter'); // with or without decryption
+    expect(refusal(call('ssm', 'GetParametersByPath', { Path: '/prod', Recursive: true, WithDecryption: true }))).toMatch(/returns parameter values .* not a read; .*does not know yet/);
+    expect(refusal(call('ssm', 'GetParameter', { Name: 'db-host:3' }))).toMatch(/cannot appear in a resource name/);
+    expect(contractOf(call('ec2', 'GetConsoleOutput', { InstanceId: 'i-1' })).targets).toEqual([`arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-1`]);
+    expect(refusal(call('kms', 'Decrypt', { CiphertextBlob: 'AA==' }))).toMatch(/kms:Decrypt returns plaintext, so it is not a read/);
+    expect(refusal(call('secretsmanager', 'GetSecretValue', { SecretId: 's' }))).toMatch(/secretsmanager:GetSecretValue returns a secret, so it is not a read, and seb cannot name the resources of secretsmanager changes/);
+    expect(refusal(call('ecr', 'GetAuthorizationToken'))).toMatch(/hands out a registry password/);
+    expect(refusal(call('iam', 'GetCredentialReport'))).toMatch(/credential report/);
+    expect(refusal(call('ec2', 'DescribeVpnConnections'))).toMatch(/pre-shared keys/);
+  });
+
+  it('CloudWatch Logs events are reads only while protected data stays masked', () => {
+    expect(call('logs', 'GetLogEvents', { logGroupName: 'app', logStreamName: 's' }).kind).toBe('read');
+    expect(call('logs', 'FilterLogEvents', { logGroupName: 'app' }).kind).toBe('read');
+    for (const unmask of [{ unmask: true }, { unmask: false }, { Unmask: true }]) {
+      expect(refusal(call('logs', 'GetLogEvents', { logGroupName: 'app', ...unmask })), JSON.stringify(unmask)).toMatch(/not one of the logs operations seb knows to be read-only/);
+      expect(call('logs', 'FilterLogEvents', { logGroupName: 'app', ...unmask }).kind).not.toBe('read');
+    }
+    expect(refusal(call('logs', 'GetQueryResults', { queryId: 'q' }))).toMatch(/unmask/);
+  });
+
+  it('a service seb supports no reads of has none: every request to it is refused', () => {
+    expect(refusal(call('sns', 'ListTopics'))).toMatch(/^SEB_REQUEST_UNSUPPORTED: seb knows no read-only operation of sns, so sns:ListTopics counts as a change/);
+    expect(refusal(call('secretsmanager', 'ListSecrets'))).toMatch(/knows no read-only operation of secretsmanager/);
+    expect(refusal(call('monitoring', 'GetMetricData'))).toMatch(/knows no read-only operation of monitoring/);
+    expect(refusal(request({ host: 'route53.amazonaws.com', path: '/2013-04-01/hostedzone' }))).toMatch(/S3 and Lambda only, so every request to route53 counts as a change/);
+    expect(refusal(request({ host: 'eks.us-east-1.amazonaws.com', path: '/clusters' }))).toMatch(/every request to eks/);
+    expect(refusal(call('sqs', 'ListQueues'))).toMatch(/knows no read-only operation of sqs/);
+  });
+
+  it('JSON services of seb\'s lists need their own X-Amz-Target prefix', () => {
+    for (const [service, prefix] of [['kms', 'TrentService'], ['ssm', 'AmazonSSM'], ['logs', 'Logs_20140328']] as const) {
+      const other = request({ host: `${service}.us-east-1.amazonaws.com`, method: 'POST', headers: { 'x-amz-target': `Other.${[...READ_OPERATIONS[service]!][0]}`, 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
+      expect(refusal(other)).toMatch(new RegExp(`does not name a ${service} operation \\(${prefix}\\.<Operation>\\)`));
+    }
+  });
+});
+
+describe('method overrides', () => {
+  it('X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override are refused in every protocol, on reads and changes', () => {
+    const requests = (headers: Record<string, string>) => [
+      request({ host: 'ec2.us-east-1.amazonaws.com', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: 'Action=DescribeInstances&Version=2016-11-15' }),
+      request({ host: 'dynamodb.us-east-1.amazonaws.com', method: 'POST', headers: { 'x-amz-target': 'DynamoDB_20120810.GetItem', 'content-type': 'application/x-amz-json-1.0', ...headers }, body: '{"TableName":"orders"}' }),
+      s3('GET', '/seb-data/k', headers),
+      s3('PUT', '/seb-data/k', headers, 'x'),
+      request({ host: 'lambda.us-east-1.amazonaws.com', path: '/2015-03-31/functions/resize', headers }),
+    ];
+    for (const name of ['x-http-method-override', 'x-http-method', 'x-method-override', 'X-HTTP-Method-Override']) {
+      for (const c of requests({ [name]: 'DELETE' })) {
+        expect(refusal(c), name).toBe(`SEB_REQUEST_UNSUPPORTED: the ${name} header is refused: seb judges an AWS request by the method it is sent with, so that must be the method executed; send the request with that method and without the header`);
+      }
+    }
+    expect(s3('GET', '/seb-data/k').kind).toBe('read');
   });
 });

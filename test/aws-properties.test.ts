@@ -1,12 +1,15 @@
-// Properties of the AWS parser (fast-check): it never throws, whatever arrives, and no operation from a list of
-// known mutations of every protocol is ever classified as a read — whatever casing, encodings, positions and
-// extra parameters a generator adds. Bounded runs keep the file to seconds.
+// Properties of the AWS parser (fast-check): it never throws, whatever arrives; no operation from a list of
+// known mutations (and reads that release secrets) of every protocol is ever classified as a read — whatever
+// casing, encodings, positions and extra parameters a generator adds; and the Query and JSON reads are exactly
+// the listed ones, whatever an operation is called. Bounded runs keep the file to seconds.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { explainHar } from '../cli/explain.ts';
 import { CODES } from '../errors/codes.ts';
 import { classifyAws } from '../parsers/aws/classify.ts';
+import { awsEndpointHost } from '../parsers/aws/endpoints.ts';
 import { encodeAwsChunked } from '../parsers/aws/payload.ts';
+import { isReadOperation, READ_OPERATIONS } from '../parsers/aws/reads.ts';
 import type { GateRequest } from '../pipeline/gate.ts';
 
 const RUNS = 600;
@@ -78,18 +81,21 @@ describe('the AWS parser never throws', () => {
 
 /** Known mutations of the Query protocols (EC2 and IAM, STS, Auto Scaling): never reads. */
 const QUERY_MUTATIONS: Record<string, readonly string[]> = {
-  ec2: ['RunInstances', 'TerminateInstances', 'StopInstances', 'StartInstances', 'RebootInstances', 'AuthorizeSecurityGroupIngress', 'AuthorizeSecurityGroupEgress', 'RevokeSecurityGroupIngress', 'CreateSecurityGroup', 'DeleteSecurityGroup', 'ModifyInstanceAttribute', 'CreateVpc', 'DeleteVpc', 'CreateSnapshot', 'DeleteVolume', 'CreateTags', 'GetPasswordData', 'ModifySecurityGroupRules'],
-  iam: ['CreateUser', 'DeleteUser', 'AttachRolePolicy', 'PutRolePolicy', 'CreateAccessKey', 'CreateRole', 'UpdateAssumeRolePolicy', 'AddUserToGroup', 'CreateLoginProfile', 'GetLoginProfile'],
-  sts: ['AssumeRole', 'GetSessionToken', 'GetFederationToken', 'AssumeRoleWithWebIdentity'],
+  ec2: ['RunInstances', 'TerminateInstances', 'StopInstances', 'StartInstances', 'RebootInstances', 'AuthorizeSecurityGroupIngress', 'AuthorizeSecurityGroupEgress', 'RevokeSecurityGroupIngress', 'CreateSecurityGroup', 'DeleteSecurityGroup', 'ModifyInstanceAttribute', 'CreateVpc', 'DeleteVpc', 'CreateSnapshot', 'DeleteVolume', 'CreateTags', 'GetPasswordData', 'ModifySecurityGroupRules', 'GetConsoleOutput', 'GetConsoleScreenshot', 'DescribeVpnConnections', 'GetVpnConnectionDeviceSampleConfiguration'],
+  iam: ['CreateUser', 'DeleteUser', 'AttachRolePolicy', 'PutRolePolicy', 'CreateAccessKey', 'CreateRole', 'UpdateAssumeRolePolicy', 'AddUserToGroup', 'CreateLoginProfile', 'GetLoginProfile', 'GetCredentialReport', 'GenerateCredentialReport', 'ListVirtualMFADevices'],
+  sts: ['AssumeRole', 'GetSessionToken', 'GetFederationToken', 'AssumeRoleWithWebIdentity', 'AssumeRoleWithSAML', 'GetWebIdentityToken', 'GetDelegatedAccessToken', 'DecodeAuthorizationMessage'],
   autoscaling: ['SetDesiredCapacity', 'UpdateAutoScalingGroup', 'DeleteAutoScalingGroup', 'TerminateInstanceInAutoScalingGroup', 'CreateAutoScalingGroup', 'PutScalingPolicy'],
 };
 const QUERY_HOSTS: Record<string, string> = { ec2: 'ec2.us-east-1.amazonaws.com', iam: 'iam.amazonaws.com', sts: 'sts.us-east-1.amazonaws.com', autoscaling: 'autoscaling.us-east-1.amazonaws.com' };
-/** Known mutations of the JSON protocols (1.0: DynamoDB; 1.1: KMS, SSM, Logs). */
+/** Known mutations of the JSON protocols (1.0: DynamoDB; 1.1: KMS, SSM, Logs), reads that release secrets, and
+ * operations of services seb knows no reads of (Secrets Manager, ECR). */
 const JSON_MUTATIONS: Record<string, { prefix: string; ops: readonly string[] }> = {
   dynamodb: { prefix: 'DynamoDB_20120810', ops: ['PutItem', 'DeleteItem', 'UpdateItem', 'DeleteTable', 'CreateTable', 'BatchWriteItem', 'TransactWriteItems', 'ExecuteStatement', 'UpdateTable'] },
-  kms: { prefix: 'TrentService', ops: ['CreateKey', 'ScheduleKeyDeletion', 'DisableKey', 'PutKeyPolicy'] },
-  ssm: { prefix: 'AmazonSSM', ops: ['PutParameter', 'DeleteParameter', 'SendCommand', 'GetParameter'] },
-  logs: { prefix: 'Logs_20140328', ops: ['CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy'] },
+  kms: { prefix: 'TrentService', ops: ['CreateKey', 'ScheduleKeyDeletion', 'DisableKey', 'PutKeyPolicy', 'Decrypt', 'GenerateDataKey', 'GenerateRandom', 'GetParametersForImport'] },
+  ssm: { prefix: 'AmazonSSM', ops: ['PutParameter', 'DeleteParameter', 'SendCommand', 'GetParameter', 'GetParameters', 'GetParametersByPath', 'GetParameterHistory', 'GetAccessToken', 'GetCommandInvocation'] },
+  logs: { prefix: 'Logs_20140328', ops: ['CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'GetQueryResults', 'StartQuery'] },
+  secretsmanager: { prefix: 'secretsmanager', ops: ['GetSecretValue', 'BatchGetSecretValue', 'ListSecrets', 'DescribeSecret'] },
+  ecr: { prefix: 'AmazonEC2ContainerRegistry_V20150921', ops: ['GetAuthorizationToken', 'DescribeRepositories'] },
 };
 
 describe('no known mutation is ever classified as a read', () => {
@@ -162,6 +168,35 @@ describe('no known mutation is ever classified as a read', () => {
           headers: { authorization: authorization(svc), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...headers },
         });
         expect(c.kind, `${name}: ${method} ${host}${path}?${query}`).not.toBe('read');
+      },
+    ), { numRuns: RUNS });
+  });
+});
+
+describe('Query and JSON reads are exactly the listed operations', () => {
+  const PREFIX: Record<string, string> = { dynamodb: 'DynamoDB_20120810', kms: 'TrentService', ssm: 'AmazonSSM', logs: 'Logs_20140328', sqs: 'AmazonSQS', secretsmanager: 'secretsmanager' };
+  const services = [...Object.keys(READ_OPERATIONS), 'sns', 'monitoring', 'elasticloadbalancing', 'cloudformation', 'sqs', 'secretsmanager'];
+  const listed = Object.values(READ_OPERATIONS).flatMap((ops) => [...ops]);
+  /** Listed reads (of any service), read-like names seb does not list, and arbitrary names. */
+  const action = fc.oneof(
+    fc.constantFrom(...listed),
+    fc.tuple(fc.constantFrom('Describe', 'Get', 'List', 'Search', 'Lookup', 'Query', 'Scan', 'BatchGet', 'Head', 'Filter'), fc.constantFrom('Secret', 'Token', 'Parameter', 'PasswordData', 'Anything', 'Value', 'Instances2', ''), fc.stringMatching(/^[A-Za-z0-9]{0,6}$/)).map((parts) => parts.join('')),
+    fc.stringMatching(/^[A-Z][A-Za-z0-9]{1,20}$/),
+  );
+
+  it('an operation is a read if and only if its service lists it (logs events: while masked)', () => {
+    fc.assert(fc.property(fc.constantFrom(...services), action, fc.tuple(fc.subarray(['unmask', 'Name', 'logGroupName', 'WithDecryption']), fc.boolean()).map(([keys, upper]) => Object.fromEntries(keys.map((k) => [upper ? k[0]!.toUpperCase() + k.slice(1) : k, 'true']))),
+      (service, op, params) => {
+        if (!/^[A-Z][A-Za-z0-9]{1,127}$/.test(op)) return; // neither protocol names such an operation
+        const host = awsEndpointHost(service, 'us-east-1');
+        const json = PREFIX[service] !== undefined;
+        const c = classify({
+          method: 'POST', host, target: '/', body: Buffer.from(json ? JSON.stringify(params) : new URLSearchParams({ Action: op, ...params }).toString()),
+          headers: { authorization: authorization(service), 'content-type': json ? 'application/x-amz-json-1.1' : 'application/x-www-form-urlencoded', ...(json ? { 'x-amz-target': `${PREFIX[service]}.${op}` } : {}) },
+        });
+        const expected = isReadOperation(service, op, params as never);
+        expect(expected).toBe((READ_OPERATIONS[service]?.has(op) ?? false) && !(service === 'logs' && Object.keys(params).some((k) => k.toLowerCase() === 'unmask') && /^(GetLogEvents|FilterLogEvents|GetLogRecord)$/.test(op)));
+        expect(c.kind === 'read', `${service}:${op} ${JSON.stringify(params)}`).toBe(expected);
       },
     ), { numRuns: RUNS });
   });

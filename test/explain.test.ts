@@ -47,6 +47,22 @@ describe('seb explain', () => {
     expect(entries).toContainEqual(expect.objectContaining({ method: 'PATCH', decision: 'mutation', contract: expect.objectContaining({ operation: 'patch', params: { body: { spec: { replicas: 2 } }, patchType: 'merge' } }) }));
   });
 
+  it('explains why a read-looking AWS request is not a read, and refuses method overrides', () => {
+    const sig = (service: string) => ({ name: 'Authorization', value: `AWS4-HMAC-SHA256 Credential=AKID/20261122/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=00` });
+    const form = { name: 'Content-Type', value: 'application/x-www-form-urlencoded; charset=utf-8' };
+    const entries = [
+      { request: { method: 'POST', url: 'https://sts.us-east-1.amazonaws.com/', headers: [sig('sts'), form], postData: { text: 'Action=GetWebIdentityToken&Version=2011-06-15' } } },
+      { request: { method: 'POST', url: 'https://ssm.us-east-1.amazonaws.com/', headers: [sig('ssm'), { name: 'Content-Type', value: 'application/x-amz-json-1.1' }, { name: 'X-Amz-Target', value: 'AmazonSSM.GetParameterHistory' }], postData: { text: '{"Name":"db","WithDecryption":true}' } } },
+      { request: { method: 'GET', url: 'https://seb-data.s3.amazonaws.com/k', headers: [sig('s3'), { name: 'X-HTTP-Method-Override', value: 'DELETE' }] } },
+    ];
+    const out = explainHar(JSON.stringify({ log: { version: '1.2', entries } }), { accountId: '123456789012', awsHosts: ['*.amazonaws.com'] });
+    expect(out.ok).toBe(true);
+    const [sts, ssm, s3] = (out as { entries: ExplainedEntry[] }).entries;
+    expect(sts).toMatchObject({ decision: 'refused', code: 'SEB_REQUEST_UNSUPPORTED', message: expect.stringMatching(/^sts:GetWebIdentityToken hands out a web identity token, so it is not a read/) });
+    expect(ssm).toMatchObject({ decision: 'mutation', contract: { operation: 'ssm:GetParameterHistory', targets: ['arn:aws:ssm:us-east-1:123456789012:parameter/db'] } });
+    expect(s3).toMatchObject({ decision: 'refused', code: 'SEB_REQUEST_UNSUPPORTED', message: expect.stringMatching(/x-http-method-override header is refused/) });
+  });
+
   it('refuses malformed HAR with a clear error and a non-zero exit', async () => {
     const cases: Array<[string, RegExp]> = [
       ['not json', /^not JSON/],

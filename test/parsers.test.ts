@@ -82,10 +82,16 @@ const aws = (opts: { method?: string; path?: string; form?: string; target?: str
 };
 
 describe('AWS classification', () => {
-  it('reads by operation name, except the ones that hand out credentials or secrets', () => {
+  it('reads are the listed read-only operations; those that hand out credentials or secrets are not', () => {
     expect(aws({ form: 'Action=DescribeSecurityGroups&Version=2016-11-15' }).kind).toBe('read');
     expect(aws({ form: 'Action=GetPasswordData&InstanceId=i-1&Version=2016-11-15' }).kind).toBe('mutation');
     expect(aws({ method: 'GET', path: '/bucket/key', host: 's3.us-east-1.amazonaws.com' }).kind).toBe('read');
+    expect(aws({ host: 'sts.us-east-1.amazonaws.com', form: 'Action=GetCallerIdentity&Version=2011-06-15' }).kind).toBe('read');
+    for (const action of ['GetWebIdentityToken', 'GetDelegatedAccessToken', 'GetSessionToken', 'AssumeRole']) {
+      expect(aws({ host: 'sts.us-east-1.amazonaws.com', form: `Action=${action}&Version=2011-06-15` }).kind, action).toBe('unsupported');
+    }
+    expect(aws({ host: 'ssm.us-east-1.amazonaws.com', target: 'AmazonSSM.GetParameterHistory', json: { Name: 'db', WithDecryption: true } }).kind).toBe('mutation');
+    expect(aws({ form: 'Action=DescribeSomethingNew&Version=2016-11-15' }).kind).not.toBe('read');
   });
 
   it('structures Query parameters and names the target ARNs', () => {
@@ -107,6 +113,9 @@ describe('AWS classification', () => {
     expect(refused(aws({ form: 'Action=TerminateInstances&InstanceId.1=i-1&InstanceId.1=i-2' }))).toContain('more than once');
     expect(refused(aws({ form: 'Action=CreateVpc&CidrBlock=10.0.0.0%2F16' }))).toContain('does not know yet');
     expect(refused(aws({ method: 'POST', path: '/2013-04-01/hostedzone', host: 'route53.amazonaws.com' }))).toContain('REST-protocol');
+    expect(refused(aws({ method: 'GET', path: '/2013-04-01/hostedzone', host: 'route53.amazonaws.com' }))).toContain('REST-protocol'); // no reads known
+    const overridden = classifyAws({ host: 'ec2.us-east-1.amazonaws.com', method: 'POST', url: new URL('https://aws/'), headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20261122/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00', 'content-type': 'application/x-www-form-urlencoded', 'x-http-method-override': 'DELETE' }, body: Buffer.from('Action=DescribeInstances') }, { host: 'ec2.us-east-1.amazonaws.com', accountId: '1' });
+    expect(refused(overridden)).toContain('x-http-method-override header is refused'); // as for Kubernetes
     expect(refused(aws({ form: 'Action=TerminateInstances&InstanceId.1=i-1', accountId: undefined }))).toContain('aws.accountId');
     const elsewhere = classifyAws({ host: 'ec2.us-west-2.amazonaws.com', method: 'POST', url: new URL('https://aws/'), headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20261122/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00', 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('Action=DeleteVpc&VpcId=vpc-1') }, { host: 'ec2.us-west-2.amazonaws.com', accountId: '1' });
     expect(refused(elsewhere)).toContain('signed for ec2 in us-east-1 but addressed to ec2.us-west-2');

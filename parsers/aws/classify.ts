@@ -2,9 +2,9 @@
 // SigV4a and chunk-signed streaming refused with their own codes; aws-chunked bodies decoded). The service (SigV4
 // signing name, checked against the host) then fixes the protocol: Query (EC2, IAM, STS, Auto Scaling ...) and
 // JSON (X-Amz-Target) requests are named and their parameters structured; REST requests (S3, Lambda) are named by
-// method, path and query (s3.ts, lambda.ts). Reads are recognised from explicit knowledge of read-only operations;
-// everything else is a mutation, which becomes a contract whose targets are ARNs when seb knows its resources,
-// and is refused otherwise (fail closed).
+// method, path and query (s3.ts, lambda.ts). Reads are recognised from explicit lists of read-only operations
+// (reads.ts, and S3's and Lambda's own); everything else is a mutation, which becomes a contract whose targets are
+// ARNs when seb knows its resources, and is refused otherwise (fail closed).
 import { sebError } from '../../errors/codes.ts';
 import type { JsonValue } from '../../certs/sab/types.ts';
 import type { Classification, GateRequest } from '../../pipeline/gate.ts';
@@ -14,31 +14,26 @@ import { classifyLambda } from './lambda.ts';
 import { queryProtocolParams } from './params.ts';
 import { payloadOf, signingFormRefusal, type Payload } from './payload.ts';
 import { protocolOf } from './protocols.ts';
+import { isReadOperation, knowsReadsOf, RELEASES_SECRETS } from './reads.ts';
 import { refuse, type Parsed } from './rest.ts';
 import { classifyS3 } from './s3.ts';
 import { credentialScopeOf } from './sigv4.ts';
 import { targetsOf } from './targets.ts';
 
-const READ = /^(Describe|List|Get|Head|Lookup|Search|Query|Scan)[A-Z]/;
-/** Named like reads, but they hand out credentials or secrets, or create things: treated as mutations. */
-const NOT_READS = new Set([
-  'GetSessionToken', 'GetFederationToken', 'GetPasswordData', 'GetSecretValue', 'BatchGetSecretValue', 'GetAuthorizationToken',
-  'GetConsoleScreenshot', 'GetClusterCredentials', 'GetClusterCredentialsWithIAM', 'GetId', 'GetOpenIdToken', 'GetParameter',
-  'GetParameters', 'GetParametersByPath', 'GetDataKey', 'GetLoginProfile',
-]);
 /** X-Amz-Target prefixes of the JSON services whose operations seb certifies. */
-const TARGET_PREFIX: Readonly<Record<string, string>> = { dynamodb: 'DynamoDB_20120810' };
+const TARGET_PREFIX: Readonly<Record<string, string>> = { dynamodb: 'DynamoDB_20120810', kms: 'TrentService', ssm: 'AmazonSSM', logs: 'Logs_20140328' };
 const JSON_MEDIA_TYPES = new Set(['application/x-amz-json-1.0', 'application/x-amz-json-1.1']);
 
-/** Reads whose names do not say so (DynamoDB's Query and Scan, batch gets). */
-const NAMED_READS = new Set(['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem', 'dynamodb:TransactGetItems']);
-
-export function isReadOperation(service: string, action: string): boolean {
-  return NAMED_READS.has(`${service}:${action}`) || (READ.test(action) && !NOT_READS.has(action));
-}
+/** Headers that ask a front end to execute another method than the one sent (and judged). AWS ignores them; a
+ * proxy or gateway on the way might not. */
+const METHOD_OVERRIDES = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
+/** Only to word refusals: reads are never recognised by name (reads.ts). */
+const LOOKS_LIKE_READ = /^(Describe|Get|List|Search|Lookup|Filter|Query|Scan|BatchGet)[A-Z]/;
 
 export function classifyAws(req: GateRequest, opts: { host: string; accountId?: string | undefined }): Classification {
   const unsupported = (message: string): Classification => ({ kind: 'unsupported', error: sebError('SEB_REQUEST_UNSUPPORTED', message) });
+  const override = Object.keys(req.headers).find((name) => METHOD_OVERRIDES.has(name.toLowerCase()));
+  if (override !== undefined) return unsupported(`the ${override} header is refused: seb judges an AWS request by the method it is sent with, so that must be the method executed; send the request with that method and without the header`);
   const refusal = signingFormRefusal(req.headers, req.url.searchParams);
   if (refusal) return { kind: 'unsupported', error: refusal };
   const scope = credentialScopeOf(single(req.headers['authorization']), req.url.searchParams);
@@ -62,8 +57,7 @@ export function classifyAws(req: GateRequest, opts: { host: string; accountId?: 
     const input = { method: req.method, host: opts.host, url: req.url, headers: req.headers, payload: payload.payload, region, accountId: opts.accountId };
     if (service === 's3') parsed = classifyS3(input);
     else if (service === 'lambda') parsed = classifyLambda(input);
-    else if (req.method === 'GET' || req.method === 'HEAD') parsed = { kind: 'read' };
-    else parsed = refuse(`${req.method} ${req.url.pathname.slice(0, 120)} on ${service}: seb parses REST-protocol mutations of S3 and Lambda only, so this one is refused`);
+    else parsed = refuse(`${req.method} ${req.url.pathname.slice(0, 120)} on ${service}: seb knows the REST-protocol reads and mutations of S3 and Lambda only, so every request to ${service} counts as a change it cannot certify, and is refused`);
   } else {
     return unsupported(`seb does not know the protocol of AWS service "${service}", so it cannot tell reads from changes; every request to it is refused`);
   }
@@ -100,11 +94,22 @@ export function classifyAws(req: GateRequest, opts: { host: string; accountId?: 
   }
 
   function named(svc: string, action: string, params: JsonValue): Parsed {
-    if (isReadOperation(svc, action)) return { kind: 'read' };
-    if (!opts.accountId) return refuse(`${svc}:${action} is a mutation, and its target ARNs need the account id: set aws.accountId in the seb config`);
+    if (isReadOperation(svc, action, params)) return { kind: 'read' };
+    const op = `${svc}:${action}`;
+    const secret = RELEASES_SECRETS[op];
+    if (!knowsReadsOf(svc)) {
+      const why = secret ? `${op} ${secret}, so it is not a read` : `seb knows no read-only operation of ${svc}, so ${op} counts as a change`;
+      return refuse(`${why}, and seb cannot name the resources of ${svc} changes: no certificate can authorise it, so it is refused`);
+    }
+    if (!opts.accountId) return refuse(`${op} is a mutation, and its target ARNs need the account id: set aws.accountId in the seb config`);
     const targets = targetsOf(svc, action, params, { region, accountId: opts.accountId });
-    if (!targets.ok) return refuse(targets.reason);
-    return { kind: 'mutation', operation: `${svc}:${action}`, targets: targets.arns, params: params as Record<string, JsonValue> };
+    if (!targets.ok) {
+      // a name that looks like a read gets the reason it is not one
+      if (secret) return refuse(`${op} ${secret}, so it is not a read; ${targets.reason}`);
+      if (LOOKS_LIKE_READ.test(action)) return refuse(`${op} is not one of the ${svc} operations seb knows to be read-only, so it counts as a change; ${targets.reason}`);
+      return refuse(targets.reason);
+    }
+    return { kind: 'mutation', operation: op, targets: targets.arns, params: params as Record<string, JsonValue> };
   }
 }
 

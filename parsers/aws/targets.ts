@@ -24,7 +24,9 @@ const SECURITY_GROUP_OPS = new Set([
 ]);
 const INSTANCE_OPS = new Set([
   'TerminateInstances', 'StopInstances', 'StartInstances', 'RebootInstances', 'ModifyInstanceAttribute', 'MonitorInstances',
-  'UnmonitorInstances', 'GetPasswordData', 'GetConsoleScreenshot', 'ResetInstanceAttribute',
+  'UnmonitorInstances', 'ResetInstanceAttribute',
+  // reads that release secrets (reads.ts): certified like changes, so a certificate names the instance
+  'GetPasswordData', 'GetConsoleScreenshot', 'GetConsoleOutput',
 ]);
 const ASG_OPS = new Set([
   'SetDesiredCapacity', 'UpdateAutoScalingGroup', 'DeleteAutoScalingGroup', 'CreateAutoScalingGroup', 'SuspendProcesses', 'ResumeProcesses',
@@ -33,7 +35,9 @@ const ASG_OPS = new Set([
 ]);
 const IAM_USER_OPS = new Set(['CreateUser', 'DeleteUser', 'AttachUserPolicy', 'DetachUserPolicy', 'PutUserPolicy', 'DeleteUserPolicy', 'CreateAccessKey', 'DeleteAccessKey']);
 const IAM_ROLE_OPS = new Set(['CreateRole', 'AttachRolePolicy', 'DetachRolePolicy', 'PutRolePolicy', 'DeleteRolePolicy', 'DeleteRole', 'UpdateAssumeRolePolicy']);
-const SSM_PARAMETER_OPS = new Set(['PutParameter', 'DeleteParameter', 'GetParameter', 'LabelParameterVersion']);
+// GetParameter(s) and GetParameterHistory release values (reads.ts): certified like changes, per parameter.
+// Not GetParametersByPath: its path names a whole subtree, whatever is added under it later.
+const SSM_PARAMETER_OPS = new Set(['PutParameter', 'DeleteParameter', 'LabelParameterVersion', 'GetParameter', 'GetParameterHistory']);
 const LOG_GROUP_OPS = new Set(['CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy']);
 const DYNAMODB_TABLE_OPS = new Set(['PutItem', 'DeleteItem', 'UpdateItem', 'CreateTable', 'DeleteTable', 'UpdateTable', 'UpdateTimeToLive']);
 
@@ -66,9 +70,9 @@ export function targetsOf(service: string, action: string, params: JsonValue, wh
       return ids('RequestItems', (name) => arn('dynamodb', `table/${name}`), tables, TABLE_NAME);
     }
   }
-  if (service === 'ssm' && SSM_PARAMETER_OPS.has(action)) {
+  if (service === 'ssm' && (SSM_PARAMETER_OPS.has(action) || action === 'GetParameters')) {
     // "/a/b" and "a" are both parameter names; the ARN writes them without the leading slash
-    return ids('Name', (name) => arn('ssm', `parameter/${name.replace(/^\//, '')}`), undefined, PARAMETER_NAME);
+    return ids(action === 'GetParameters' ? 'Names' : 'Name', (name) => arn('ssm', `parameter/${name.replace(/^\//, '')}`), undefined, PARAMETER_NAME);
   }
   if (service === 'logs' && LOG_GROUP_OPS.has(action)) return ids('logGroupName', (name) => arn('logs', `log-group:${name}`), undefined, LOG_GROUP_NAME);
   return { ok: false, reason: `seb does not know yet which resources ${service}:${action} changes, so it cannot be certified and is refused` };
