@@ -3,8 +3,9 @@
 // - not a pod creation, or a pod without the opt-in label: allowed unchanged (the validating webhook, not this one,
 //   is what makes seb mandatory);
 // - an opted-in pod that is already injected: allowed with no patch (injection converges);
-// - an opted-in pod that cannot be injected (a container named seb, hostNetwork, a token mounted into the agent ...):
-//   denied, SEB_INJECT_REFUSED, saying what to change. The pod would otherwise run without its broker;
+// - an opted-in pod that cannot be injected (a container named seb, host namespaces, privileged containers, hostPath,
+//   a token or one of seb's Secrets in the agent, no shared ledger configured ...): denied, SEB_INJECT_REFUSED,
+//   saying what to change. The pod would otherwise run without its broker, or with one the agent can rob;
 // - a malformed review: denied (SEB_ADMISSION_MALFORMED), with the uid echoed when it can be read, else a 400 Status;
 //   never a crash, never an unchanged pod.
 import type { SebConfig } from '../config/schema.ts';
@@ -22,6 +23,9 @@ export function injectSettingsOf(config: SebConfig): InjectSettings {
     imagePullPolicy: i.imagePullPolicy,
     configMap: i.configMap,
     ledgerSecret: i.ledgerSecret,
+    allowEmbeddedLedger: i.allowEmbeddedLedger,
+    sebCredentialsSecret: i.sebCredentialsSecret,
+    sebWebIdentity: i.sebWebIdentity ? { ...i.sebWebIdentity } : undefined,
     ports: { ...i.ports },
     runAsUser: i.runAsUser,
     resources: {

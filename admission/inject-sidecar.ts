@@ -16,19 +16,30 @@ export const PATHS = {
   stateDir: '/var/lib/seb',
   /** seb's own identity: the pod's ServiceAccount token, the cluster CA, the namespace. */
   identityDir: '/var/run/secrets/seb/kube',
+  /** seb's AWS web identity token (inject.sebWebIdentity), seb's container only. */
+  awsIdentityDir: '/var/run/secrets/seb/aws',
   /** The sidecar configuration (ConfigMap inject.configMap: seb.yaml, trust.json ...). */
   configDir: '/etc/seb',
   /** Where in-cluster clients look for their ServiceAccount: seb's placeholder files go here in the agent. */
   serviceAccountDir: '/var/run/secrets/kubernetes.io/serviceaccount',
 } as const;
 
-export const VOLUMES = { state: 'seb-state', agent: 'seb-agent', identity: 'seb-identity', config: 'seb-config' } as const;
+export const VOLUMES = { state: 'seb-state', agent: 'seb-agent', identity: 'seb-identity', awsIdentity: 'seb-aws-identity', config: 'seb-config' } as const;
+
+/** Volumes only seb's containers may mount: its state (CA key, admin token), its identities, its configuration. */
+export const PRIVATE_VOLUMES: readonly string[] = [VOLUMES.state, VOLUMES.identity, VOLUMES.awsIdentity, VOLUMES.config];
 
 export interface InjectSettings {
   readonly image: string;
   readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   readonly configMap: string;
   readonly ledgerSecret?: string | undefined;
+  /** Without ledgerSecret, inject with an embedded ledger per pod (demos only); false: refuse. */
+  readonly allowEmbeddedLedger: boolean;
+  /** Secret with seb's own AWS keys (accessKeyId, secretAccessKey): seb's container only. */
+  readonly sebCredentialsSecret?: string | undefined;
+  /** seb's AWS identity by web identity: a token projected into seb's container only, and the role. */
+  readonly sebWebIdentity?: { readonly roleArn: string; readonly audience: string; readonly expirationSeconds: number } | undefined;
   readonly ports: { readonly proxy: number; readonly endpoint: number; readonly admin: number };
   readonly runAsUser: number;
   readonly resources: { readonly requests: Readonly<Record<string, string>>; readonly limits: Readonly<Record<string, string>> };
@@ -79,8 +90,20 @@ export function sebVolumes(s: InjectSettings): Named[] {
         ],
       },
     },
+    ...(s.sebWebIdentity ? [{
+      name: VOLUMES.awsIdentity,
+      projected: { sources: [{ serviceAccountToken: { path: 'token', audience: s.sebWebIdentity.audience, expirationSeconds: s.sebWebIdentity.expirationSeconds } }] },
+    }] : []),
     { name: VOLUMES.config, configMap: { name: s.configMap } },
   ];
+}
+
+/** The Secrets seb's container reads, by name: an agent container may reference none of them. */
+export function sebSecrets(s: InjectSettings): Map<string, string> {
+  const secrets = new Map<string, string>();
+  if (s.ledgerSecret) secrets.set(s.ledgerSecret, 'ledger URL (inject.ledgerSecret)');
+  if (s.sebCredentialsSecret) secrets.set(s.sebCredentialsSecret, 'AWS credentials (inject.sebCredentialsSecret)');
+  return secrets;
 }
 
 /** The environment both seb containers share: what seb-init writes must match what seb serves. Settings that
@@ -101,11 +124,29 @@ function sebVariables(s: InjectSettings): Obj[] {
     { name: 'SEB_UPSTREAM_KUBE', value: 'https://kubernetes.default.svc' },
     { name: 'SEB_UPSTREAM_CA_FILES', value: `${PATHS.identityDir}/ca.crt` },
     { name: 'SEB_KUBE_IDENTITY_TOKEN_FILE', value: `${PATHS.identityDir}/token` },
+    // The node's instance role is never seb's identity: the AWS SDK's default chain must not fall back to it.
+    { name: 'AWS_EC2_METADATA_DISABLED', value: 'true' },
     ...(s.awsAgent ? [
       { name: 'SEB_AWS_AGENT_ACCESS_KEY_ID', value: s.awsAgent.accessKeyId },
       { name: 'SEB_AWS_AGENT_SECRET_ACCESS_KEY', value: s.awsAgent.secretAccessKey },
     ] : []),
-    ...(s.ledgerSecret ? [{ name: 'SEB_DATABASE_URL', valueFrom: { secretKeyRef: { name: s.ledgerSecret, key: 'url' } } }] : []),
+  ];
+}
+
+/** What only the seb container holds (seb-init writes files and needs none of it): the ledger URL and seb's own AWS
+ * identity, from Secrets and a projected token, never from the ConfigMap the agent can read. */
+function sebSecretVariables(s: InjectSettings): Obj[] {
+  const secret = (name: string, key: string) => ({ valueFrom: { secretKeyRef: { name, key } } });
+  return [
+    ...(s.ledgerSecret ? [{ name: 'SEB_DATABASE_URL', ...secret(s.ledgerSecret, 'url') }] : []),
+    ...(s.sebCredentialsSecret ? [
+      { name: 'SEB_AWS_ACCESS_KEY_ID', ...secret(s.sebCredentialsSecret, 'accessKeyId') },
+      { name: 'SEB_AWS_SECRET_ACCESS_KEY', ...secret(s.sebCredentialsSecret, 'secretAccessKey') },
+    ] : []),
+    ...(s.sebWebIdentity ? [
+      { name: 'AWS_ROLE_ARN', value: s.sebWebIdentity.roleArn },
+      { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: `${PATHS.awsIdentityDir}/token` },
+    ] : []),
   ];
 }
 
@@ -136,7 +177,8 @@ function base(s: InjectSettings, name: string, args: string[], mounts: Obj[]): C
 }
 
 export function initContainer(s: InjectSettings): Container {
-  return base(s, INIT_NAME, ['agent-files', '--out', PATHS.agentDir], [
+  // --refuse-config-secrets: the pod does not start while the ConfigMap's seb.yaml holds a secret.
+  return base(s, INIT_NAME, ['agent-files', '--out', PATHS.agentDir, '--refuse-config-secrets'], [
     { name: VOLUMES.state, mountPath: PATHS.stateDir },
     { name: VOLUMES.agent, mountPath: PATHS.agentDir },
     { name: VOLUMES.config, mountPath: PATHS.configDir, readOnly: true },
@@ -148,10 +190,12 @@ export function sidecarContainer(s: InjectSettings): Container {
   const c = base(s, SIDECAR_NAME, ['serve'], [
     { name: VOLUMES.state, mountPath: PATHS.stateDir },
     { name: VOLUMES.identity, mountPath: PATHS.identityDir, readOnly: true },
+    ...(s.sebWebIdentity ? [{ name: VOLUMES.awsIdentity, mountPath: PATHS.awsIdentityDir, readOnly: true }] : []),
     { name: VOLUMES.config, mountPath: PATHS.configDir, readOnly: true },
   ]);
   return {
     ...c,
+    env: [...c.env!, ...sebSecretVariables(s) as Named[]],
     // A native sidecar: the agent starts only once this has passed its startup probe.
     restartPolicy: 'Always',
     ports: [{ name: 'seb-admin', containerPort: s.ports.admin, protocol: 'TCP' }],

@@ -14,13 +14,19 @@
 //   the kube-api-access-* volume the API server added before webhooks run is dropped). Its place is taken by seb's
 //   placeholder files, so in-cluster clients (client-go, client-node loadFromCluster) talk to seb.
 // - the pod's ServiceAccount token now reaches seb alone (projected volume seb-identity): it is seb's identity for
-//   this agent (reads, drift checks, minting executor tokens). The agent process never holds a credential.
+//   this agent (reads, drift checks, minting executor tokens). The agent process never holds a credential. The
+//   ledger URL and seb's AWS identity reach seb's container alone too (Secrets, a projected web-identity token),
+//   never through the ConfigMap, which the agent can read.
+// - refused (the message says what to change): pods through which the agent could reach seb's credentials
+//   (admission/inject-guard.ts: host namespaces, privileged, hostPath, seb's Secrets ...), and any pod while no
+//   shared ledger is configured, unless inject.allowEmbeddedLedger says a per-pod ledger is wanted (demos).
 //
 // The function converges rather than appends: existing seb containers, volumes, variables and mounts are kept when
 // they already hold what it would write (fields the API server defaults are tolerated), so injecting twice
 // changes nothing, also when the API server reinvokes the webhook.
 import { isPlainObject, jsonEqual } from './inject-patch.ts';
-import { INIT_NAME, INJECT_LABEL, SIDECAR_NAME, VOLUMES, agentMounts, agentVariables, initContainer, sebVolumes, sidecarContainer, type Container, type InjectSettings, type Named } from './inject-sidecar.ts';
+import { podRefusal } from './inject-guard.ts';
+import { INIT_NAME, INJECT_LABEL, PRIVATE_VOLUMES, SIDECAR_NAME, VOLUMES, agentMounts, agentVariables, initContainer, sebVolumes, sidecarContainer, type Container, type InjectSettings, type Named } from './inject-sidecar.ts';
 
 export { INIT_NAME, INJECT_LABEL, PATHS, SIDECAR_NAME, VOLUMES, type InjectSettings } from './inject-sidecar.ts';
 
@@ -41,10 +47,14 @@ export function optsIn(template: unknown): boolean {
 export function injectPodTemplate(input: unknown, settings: InjectSettings): InjectResult {
   const shape = checkShape(input);
   if (shape) return { ok: false, message: shape };
+  if (!settings.ledgerSecret && !settings.allowEmbeddedLedger) {
+    // A ledger per pod: each replica, and each replacement pod, would accept the same certificate once more.
+    return refuse('no shared ledger is configured (inject.ledgerSecret), so each pod would keep its own embedded ledger and one certificate could execute once per replica and again after every pod replacement; set inject.ledgerSecret to a Secret whose key url is the PostgreSQL ledger, or inject.allowEmbeddedLedger: true for a demo');
+  }
   const template = structuredClone(input) as PodTemplate;
   const spec = template.spec;
-  if (spec.hostNetwork === true) return refuse('the pod uses hostNetwork: seb\'s loopback listeners would be shared with the node; run the agent without hostNetwork');
-  if (spec.shareProcessNamespace === true) return refuse('the pod sets shareProcessNamespace: the agent could read seb\'s identity token and CA key through /proc; remove it');
+  const unsafe = podRefusal(spec, settings);
+  if (unsafe) return refuse(unsafe);
   const clash = spec.containers.find((c) => c.name === SIDECAR_NAME || c.name === INIT_NAME);
   if (clash) return refuse(`the container name "${clash.name}" is reserved for seb's sidecar; rename that container`);
 
@@ -60,7 +70,7 @@ export function injectPodTemplate(input: unknown, settings: InjectSettings): Inj
   if (dropped) return refuse(dropped);
 
   spec.volumes ??= [];
-  for (const v of sebVolumes(settings)) upsertByName(spec.volumes, v, notes, 'volume');
+  for (const v of sebVolumes(settings)) upsertByName(spec.volumes, v, notes, 'volume', true);
   const existing = new Map((spec.initContainers ?? []).map((c) => [c.name, c]));
   spec.initContainers = [
     converge(existing.get(INIT_NAME), initContainer(settings), notes),
@@ -90,7 +100,7 @@ export function injectPodTemplate(input: unknown, settings: InjectSettings): Inj
  * unmounted and dropped; any other token projection mounted into an agent container is refused, because in an
  * injected pod that ServiceAccount is seb's identity. Returns a refusal message, or undefined. */
 function dropTokenVolumes(spec: PodSpec, agents: Container[]): string | undefined {
-  const tokenVolumes = (spec.volumes ?? []).filter((v) => v.name !== VOLUMES.identity && projectsToken(v));
+  const tokenVolumes = (spec.volumes ?? []).filter((v) => v.name !== VOLUMES.identity && v.name !== VOLUMES.awsIdentity && projectsToken(v));
   for (const v of tokenVolumes) {
     const auto = v.name.startsWith('kube-api-access-');
     for (const c of agents) {
@@ -101,8 +111,8 @@ function dropTokenVolumes(spec: PodSpec, agents: Container[]): string | undefine
     if (auto && spec.volumes) spec.volumes = spec.volumes.filter((x) => x !== v);
   }
   for (const c of agents) {
-    // seb's private volumes never reach the agent (the CA key and seb's token live there).
-    const leaked = (c.volumeMounts ?? []).filter((m) => m.name === VOLUMES.state || m.name === VOLUMES.identity || m.name === VOLUMES.config);
+    // seb's private volumes never reach the agent (the CA key and seb's tokens live there).
+    const leaked = (c.volumeMounts ?? []).filter((m) => PRIVATE_VOLUMES.includes(m.name));
     if (leaked.length) return `container ${c.name} mounts seb's private volume ${leaked[0]!.name}; only seb's containers may: remove that mount`;
   }
   return undefined;
@@ -113,21 +123,22 @@ function projectsToken(v: Obj): boolean {
   return Array.isArray(sources) && sources.some((s) => isPlainObject(s) && s.serviceAccountToken !== undefined);
 }
 
-/** Keeps `current` when it already holds everything `desired` says (the API server may have added defaults). */
+/** Keeps seb's container `current` when it is exactly `desired` but for the defaults the API server adds: an
+ * extra field (a command, an added capability, another mount) would change what runs with seb's identity. */
 function converge<T>(current: T | undefined, desired: T, notes: string[]): T {
   if (current === undefined) return desired;
-  if (covers(current, desired)) return current;
+  if (covers(current, desired) && onlyDefaultsBeyond(current, desired)) return current;
   notes.push(`replaced container ${(desired as { name?: string }).name} with the current injection settings`);
   return desired;
 }
 
-function upsertByName(list: Named[], desired: Named, notes: string[], what: string): void {
+function upsertByName(list: Named[], desired: Named, notes: string[], what: string, exact = false): void {
   const i = list.findIndex((x) => x.name === desired.name);
   if (i === -1) {
     list.push(desired);
     return;
   }
-  if (!covers(list[i], desired)) {
+  if (!covers(list[i], desired) || (exact && !onlyDefaultsBeyond(list[i], desired))) {
     notes.push(`replaced ${what} ${desired.name}`); // never the old value: it may be a secret
     list[i] = desired;
   }
@@ -155,6 +166,18 @@ export function covers(actual: unknown, desired: unknown): boolean {
     return Array.isArray(actual) && actual.length === desired.length && desired.every((v, i) => covers(actual[i], v));
   }
   return jsonEqual(actual, desired);
+}
+
+/** Fields the API server fills in on seb's containers and volumes when it stores a pod. */
+const API_DEFAULTS = new Set(['terminationMessagePath', 'terminationMessagePolicy', 'timeoutSeconds', 'successThreshold', 'defaultMode']);
+
+/** Whether `actual` has no field `desired` lacks, other than API_DEFAULTS (at any depth). */
+function onlyDefaultsBeyond(actual: unknown, desired: unknown): boolean {
+  if (isPlainObject(actual) && isPlainObject(desired)) {
+    return Object.entries(actual).every(([k, v]) => (Object.hasOwn(desired, k) ? onlyDefaultsBeyond(v, desired[k]) : API_DEFAULTS.has(k)));
+  }
+  if (Array.isArray(actual) && Array.isArray(desired)) return actual.every((v, i) => onlyDefaultsBeyond(v, desired[i]));
+  return true;
 }
 
 // --- input checks ----------------------------------------------------------------------------------------------

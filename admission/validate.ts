@@ -3,8 +3,14 @@
 // recorded execution:
 //   1. the user's credential id (userInfo.extra["authentication.kubernetes.io/credential-id"], "JTI=..." for a
 //      ServiceAccount token) names an execution in the ledger (seb records it before forwarding),
-//   2. that execution has not expired, and was minted for this very user (its principal),
-//   3. an object with a body carries seb.openkedge.io/cid and /nonce annotations equal to the execution's.
+//   2. the user authenticated with that token, not by impersonation (a ServiceAccount token always carries its
+//      ServiceAccount's uid; an Impersonate-Extra-... request without Impersonate-Uid carries none),
+//   3. that execution has not expired, has not finished (seb recorded its outcome: the credential served its one
+//      call), and was minted for this very user (its principal),
+//   4. an object with a body carries seb.openkedge.io/cid and /nonce annotations equal to the execution's.
+// A protected Namespace itself (the second webhook, selected on the old or the new object's label) is decided the
+// same way: only an executor changes or deletes it. Adding the label to a namespace that does not carry it yet is
+// the one change admitted from anyone (an administrator protecting a namespace).
 // Known gap, decided deliberately: seb cannot stamp annotations into JSON patches or subresource writes (scale,
 // eviction, exec ...), so a subresource, a DELETE (object null), a CONNECT, and an UPDATE that leaves the seb
 // annotations exactly as they were are decided on the credential binding alone — and the answer says so in its
@@ -38,6 +44,7 @@ export type ValidationDecision =
   | { readonly kind: 'deny'; readonly error: SebError; readonly execution?: Execution; readonly auditAnnotations: Readonly<Record<string, string>> };
 
 const THROUGH_SEB = 'Send the change through seb with a SAB certificate for it.';
+const BREAK_GLASS = ` This is a protected Namespace: removing its ${PROTECTED_LABEL} label, changing or deleting it is refused like any change; the break-glass is a cluster administrator deleting the ValidatingWebhookConfiguration seb-validator (and the ValidatingAdmissionPolicyBinding seb-protected-namespaces where it is installed).`;
 
 export async function decideValidation(req: AdmissionRequest, deps: ValidationDeps): Promise<ValidationDecision> {
   const who = `user ${JSON.stringify(req.userInfo.username ?? '')}`;
@@ -49,9 +56,11 @@ export async function decideValidation(req: AdmissionRequest, deps: ValidationDe
     auditAnnotations: { decision: 'denied', code, ...(execution ? { cid: execution.cid } : {}), ...extra },
   });
 
-  // Protecting a namespace is an administrator's act on a namespace that is not protected yet: the API server sends
-  // it here because the new object carries the label. Removing the label, or any other change once protected, is not.
-  if (req.operation === 'UPDATE' && req.kind.group === '' && req.kind.kind === 'Namespace' && labelOf(req.oldObject, PROTECTED_LABEL) !== 'true') {
+  // Protecting a namespace is an administrator's act on a namespace that is not protected yet: the old object lacks
+  // the label and the new one has it "true". Removing the label, changing it, or any other change of a protected
+  // Namespace is decided like every change below (executors only).
+  const namespace = isNamespace(req);
+  if (namespace && req.operation === 'UPDATE' && labelOf(req.oldObject, PROTECTED_LABEL) !== 'true' && labelOf(req.object, PROTECTED_LABEL) === 'true') {
     return { kind: 'allow', basis: 'protecting-namespace', warnings: [], auditAnnotations: { decision: 'allowed', basis: 'protecting-namespace' } };
   }
   const username = req.userInfo.username ?? '';
@@ -60,9 +69,9 @@ export async function decideValidation(req: AdmissionRequest, deps: ValidationDe
     if (chore) return { kind: 'allow', basis: 'broker-housekeeping', warnings: [], auditAnnotations: { decision: 'allowed', basis: 'broker-housekeeping', housekeeping: chore } };
   }
 
-  const broker = deps.brokerIdentities.includes(username)
-    ? ' This is seb\'s own identity (webhook.brokerIdentities): in protected namespaces it may only create and delete its empty per-execution Secrets (seb-exec-*) and request executor tokens.'
-    : '';
+  const broker = (deps.brokerIdentities.includes(username)
+    ? ' This is seb\'s own identity (webhook.brokerIdentities): in protected namespaces it may only create and delete its empty per-execution Secrets (seb-exec-*) and request executor tokens bound to them.'
+    : '') + (namespace ? BREAK_GLASS : '');
   const ids = req.userInfo.extra?.[CREDENTIAL_ID_EXTRA] ?? [];
   if (ids.length !== 1 || !ids[0]) {
     const why = ids.length > 1 ? `its credentials carry ${ids.length} credential ids, so they cannot be tied to one execution` : 'its credentials carry no credential id, so it is not an executor identity minted by seb';
@@ -84,8 +93,14 @@ export async function decideValidation(req: AdmissionRequest, deps: ValidationDe
     return deny('SEB_ADMISSION_UNBROKERED', `credential ${credentialId} was not minted by seb for any recorded execution (an agent's or person's own token, or a token minted outside seb); this namespace is protected and only seb's executor identities may change it.${broker} ${THROUGH_SEB}`, undefined, { 'credential-id': credentialId });
   }
   const cert = `certificate ${execution.cid}`;
+  if (!req.userInfo.uid) {
+    return deny('SEB_ADMISSION_IMPERSONATED', `it claims credential ${credentialId} of ${cert} without the uid every ServiceAccount token authenticates with: the user is impersonated (Impersonate-User with Impersonate-Extra-authentication.kubernetes.io%2fcredential-id), not presenting the token seb minted. Find who holds impersonate on userextras/authentication.kubernetes.io/credential-id and revoke it.`, execution);
+  }
   if (deps.now() >= execution.expiresAt) {
     return deny('SEB_ADMISSION_EXPIRED', `its credential was minted for ${cert}, whose execution expired at ${new Date(execution.expiresAt * 1000).toISOString()}. Ask the SAB for a new certificate and send the change through seb again.`, execution);
+  }
+  if (execution.finished === true) {
+    return deny('SEB_ADMISSION_EXECUTION_FINISHED', `its credential was minted for ${cert}, whose execution has finished (seb recorded its outcome): an executor credential serves the one call seb made with it, and a later use is a replay of a copied token. Ask the SAB for a new certificate and send the change through seb again.`, execution);
   }
   if (execution.principal !== username) {
     return deny('SEB_ADMISSION_PRINCIPAL_MISMATCH', `credential ${credentialId} was minted by seb for ${JSON.stringify(execution.principal)} (${cert}), not for this user. Check for impersonation (Impersonate-Extra-* headers) or an executor ServiceAccount that does not match kube.executorServiceAccount.`, execution);
@@ -136,6 +151,8 @@ export function describeRequest(req: AdmissionRequest): string {
   const name = req.name || req.object?.metadata?.name || '';
   return `${req.operation} of ${resource}${name ? ` ${JSON.stringify(name)}` : ''}${req.namespace ? ` in namespace ${req.namespace}` : ''}`;
 }
+
+const isNamespace = (req: AdmissionRequest): boolean => req.resource.group === '' && req.resource.resource === 'namespaces';
 
 function labelOf(object: KubeObject | null | undefined, name: string): string | undefined {
   const labels = (object as { metadata?: { labels?: Record<string, unknown> } } | null | undefined)?.metadata?.labels;

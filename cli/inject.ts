@@ -1,10 +1,11 @@
 // `seb inject -f FILE`: the mutating webhook's injection, offline, on Kubernetes YAML (like `istioctl kube-inject`),
 // for clusters without the webhook. `seb agent-files --out DIR`: what the injected seb-init container runs — seb's
-// CA, the agent's CA bundle, kubeconfig and placeholder ServiceAccount files, written where the agent reads them.
+// CA, the agent's CA bundle, kubeconfig and placeholder ServiceAccount files, written where the agent reads them;
+// with --refuse-config-secrets it first fails the pod if the sidecar's ConfigMap holds a secret.
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import { caPaths, initCa } from '../certs/ca/ca.ts';
 import { writeAgentBundle } from '../certs/ca/bundle.ts';
 import type { SebConfig } from '../config/schema.ts';
@@ -24,8 +25,12 @@ export function registerInjectCommands(program: Command, withConfig: (cmd: Comma
   withConfig(program.command('agent-files').description('write seb\'s CA, the CA bundle, a kubeconfig and placeholder ServiceAccount files for the agent into a directory (the injected seb-init container runs this)'))
     .requiredOption('--out <dir>', 'where the agent reads them (the injected pod mounts it at /var/run/seb)')
     .option('--namespace <ns>', 'the agent\'s namespace (default: env POD_NAMESPACE)')
-    .action(async (flags: { out: string; namespace?: string }) => {
-      const written = await writeAgentFiles(configFrom(flags), flags.out, flags.namespace ?? process.env.POD_NAMESPACE);
+    .option('--refuse-config-secrets', 'fail when the configuration file holds a secret (seb\'s AWS keys, the ledger URL): in an injected pod it is a ConfigMap the agent can read')
+    .action(async (flags: { out: string; namespace?: string; config?: string; refuseConfigSecrets?: boolean }) => {
+      const config = configFrom(flags);
+      const file = flags.config ?? process.env.SEB_CONFIG;
+      if (flags.refuseConfigSecrets && file) await refuseConfigSecrets(file);
+      const written = await writeAgentFiles(config, flags.out, flags.namespace ?? process.env.POD_NAMESPACE);
       process.stdout.write(`wrote ${written.join(', ')}\n`);
     });
 }
@@ -62,6 +67,31 @@ async function readInput(file: string): Promise<string> {
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
   }
+}
+
+/** Settings that are secrets. In an injected pod the configuration file is the ConfigMap inject.configMap, which the
+ * agent can read through seb (seb reads with the pod's ServiceAccount, whose `view` role covers ConfigMaps). */
+const SECRET_SETTINGS: ReadonlyArray<readonly [string, string, string]> = [
+  ['aws', 'sebAccessKeyId', 'the Secret named by inject.sebCredentialsSecret (or inject.sebWebIdentity)'],
+  ['aws', 'sebSecretAccessKey', 'the Secret named by inject.sebCredentialsSecret (or inject.sebWebIdentity)'],
+  ['ledger', 'databaseUrl', 'the Secret named by inject.ledgerSecret (key url)'],
+];
+
+/** Fails, naming each secret setting and where it belongs instead, when the configuration file holds one. */
+export async function refuseConfigSecrets(file: string): Promise<void> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const found = SECRET_SETTINGS.filter(([section, key]) => {
+    const s = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)[section] : undefined;
+    return typeof s === 'object' && s !== null && (s as Record<string, unknown>)[key] !== undefined;
+  });
+  if (found.length === 0) return;
+  const moves = found.map(([section, key, where]) => `${section}.${key} into ${where}`).join('; ');
+  throw new CliError(`${file} holds secrets (${found.map(([s, k]) => `${s}.${k}`).join(', ')}): it is the sidecar's ConfigMap, which the agent can read through seb, so seb refuses to start. Move ${moves}, and remove them from seb.yaml`);
 }
 
 /** The files the injected agent containers use, under `out` (mounted read-only into them). */

@@ -181,9 +181,23 @@ export const configSchema = z.strictObject({
     /** ConfigMap in the agent pod's namespace with the sidecar's `seb.yaml` (and what it names, e.g. trust.json),
      * mounted at /etc/seb. A pod whose namespace lacks it does not start (fail closed). */
     configMap: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).max(253).default('seb-sidecar'),
-    /** Secret in the agent pod's namespace whose key `url` is the shared PostgreSQL ledger URL. Unset: each sidecar
-     * keeps its own embedded ledger, which neither other sidecars nor the validating webhook can see. */
+    /** Secret in the agent pod's namespace whose key `url` is the shared PostgreSQL ledger URL, given to seb's
+     * container only. Unset: injection is refused unless allowEmbeddedLedger is true. */
     ledgerSecret: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).max(253).optional(),
+    /** Without ledgerSecret, inject anyway with an embedded ledger per pod (demos only): neither other replicas, a
+     * replacement pod, nor the validating webhook see its nonces, so one certificate can execute once per pod. */
+    allowEmbeddedLedger: z.boolean().default(false),
+    /** Secret in the agent pod's namespace with seb's own AWS keys (keys `accessKeyId`, `secretAccessKey`), given to
+     * seb's container only (never in the ConfigMap: the agent can read ConfigMaps through seb). */
+    sebCredentialsSecret: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).max(253).optional(),
+    /** Or seb's AWS identity by web identity: a ServiceAccount token with this audience, projected into seb's
+     * container only, exchanged for the role (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE). */
+    sebWebIdentity: z.strictObject({
+      roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/, { error: 'expected an IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME' }),
+      audience: z.string().min(1).max(256).default('sts.amazonaws.com'),
+      /** Token lifetime, s (the kubelet renews it at 80%). */
+      expirationSeconds: z.number().int().min(600).max(86_400).default(3600),
+    }).optional(),
     /** The sidecar's ports: proxy and endpoint bind to loopback, admin (probes, metrics) to the pod's addresses. */
     ports: z.strictObject({
       proxy: z.number().int().min(1).max(65535).default(7080),
@@ -198,7 +212,7 @@ export const configSchema = z.strictObject({
       requests: z.strictObject({ cpu: z.string().regex(/^\d+(\.\d+)?m?$/).default('50m'), memory: z.string().regex(/^\d+(Ki|Mi|Gi)?$/).default('256Mi') }).prefault({}),
       limits: z.strictObject({ cpu: z.string().regex(/^\d+(\.\d+)?m?$/).optional(), memory: z.string().regex(/^\d+(Ki|Mi|Gi)?$/).default('1Gi') }).prefault({}),
     }).prefault({}),
-  }).prefault({}),
+  }).refine((v) => !(v.sebCredentialsSecret && v.sebWebIdentity), { error: 'inject.sebCredentialsSecret and inject.sebWebIdentity are alternatives: set one', path: ['sebWebIdentity'] }).prefault({}),
   audit: z.strictObject({
     /** Besides the ledger, each signed audit record is streamed as one JSON line ("type":"seb.audit") for log
      * shippers: to stdout (beside the JSON logs), appended to audit.file, or not at all. */

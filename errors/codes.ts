@@ -54,9 +54,12 @@ export const CODES = {
   SEB_ADMISSION_PRINCIPAL_MISMATCH: { status: 403, summary: 'the executor credential is used by another user than the one seb minted it for' },
   SEB_ADMISSION_ATTESTATION_MISSING: { status: 403, summary: 'the object lacks the seb.openkedge.io/cid and /nonce annotations of its execution' },
   SEB_ADMISSION_ATTESTATION_FORGED: { status: 403, summary: 'the object carries seb attestation annotations that do not belong to the execution of its credential' },
+  SEB_ADMISSION_EXECUTION_FINISHED: { status: 403, summary: 'the executor identity belongs to an execution that has finished (its outcome is recorded), so its credential serves no further request' },
+  SEB_ADMISSION_IMPERSONATED: { status: 403, summary: 'the request claims an execution\'s credential id through impersonation instead of presenting the token seb minted' },
 
   // sidecar injection (the mutating webhook, seb inject)
   SEB_INJECT_REFUSED: { status: 403, summary: 'a pod that opted in to seb\'s sidecar cannot be given it as it is (the message says what to change)' },
+  SEB_INJECT_REQUIRED: { status: 403, summary: 'a pod running as seb\'s identity (a broker ServiceAccount) lacks seb\'s sidecar or would let another container reach seb\'s token (ValidatingAdmissionPolicy seb-broker-pods)' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type SebCode = keyof typeof CODES;

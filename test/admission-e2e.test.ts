@@ -17,6 +17,7 @@ import { generateServingCert } from './kube-apiserver/cert.ts';
 import { mintExecutorToken } from '../platforms/kube/mint.ts';
 import { NS, SEB_USER, spawnWebhook, startAdmissionCluster, type AdmissionCluster, type WebhookProcess } from './helpers/admission-world.ts';
 import { fixtureReview, recordExecution, serviceAccountUser } from './helpers/admission.ts';
+import { PROTECTED_LABEL } from '../admission/webhook-config.ts';
 import { CM_PATH, KUBE_HOST, patchContract, proxyTo, SUBJECT } from './helpers/kube-world.ts';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/pg.ts';
 import { createTestSab, type TestSab } from './helpers/sab.ts';
@@ -62,7 +63,9 @@ describe.skipIf(skipReason !== undefined)('validating admission webhook, end to 
     const opened = await openLedger({ databaseUrl: db.url(), dir: '', timeoutMs: 5_000, poolSize: 2 }); // migrates before the replicas start
     if (!opened.ok) throw new Error(opened.error.message);
     ledger = opened.value;
-    const args = ['--tls-cert', cluster.tls.certFile, '--tls-key', cluster.tls.keyFile, '--broker-identity', SEB_USER, '--state-dir', dir];
+    // The injector refuses to inject a pod without a shared ledger for it (inject.ledgerSecret).
+    await writeFile(path.join(dir, 'webhook.json'), JSON.stringify({ inject: { ledgerSecret: 'seb-ledger' } }));
+    const args = ['--config', path.join(dir, 'webhook.json'), '--tls-cert', cluster.tls.certFile, '--tls-key', cluster.tls.keyFile, '--broker-identity', SEB_USER, '--state-dir', dir];
     replicas = await Promise.all([0, 1].map(() => spawnWebhook(args, { DATABASE_URL: db.url() })));
     cluster.replicas.push(...replicas.map((r) => r.address));
     await cluster.protect();
@@ -144,12 +147,14 @@ describe.skipIf(skipReason !== undefined)('validating admission webhook, end to 
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       const cid = res.body.metadata!.annotations!['seb.openkedge.io/cid']!;
       expect((await configMap()).data.mode).toBe('certified');
-      // The webhook saw seb's housekeeping (the per-execution Secret, admitted by shape) and the write itself,
+      // The webhook saw seb's housekeeping (the per-execution Secret and the executor token bound to it, admitted by
+      // shape) and the write itself,
       // admitted on the execution's credential and annotations; seb deletes the Secret right after the call.
       await until(() => reviewsSince(before).some((r) => r.basis === 'broker-housekeeping' && String(r.request).startsWith('DELETE of secrets')));
       const seen = reviewsSince(before).map((r) => `${r.request} by ${r.user}: ${r.allowed ? r.basis : r.code}`);
       expect(seen).toEqual([
         expect.stringMatching(new RegExp(`^CREATE of secrets "seb-exec-${cid.slice(0, 8)}-[0-9a-f]{8}" in namespace ${NS} by ${SEB_USER}: broker-housekeeping$`)),
+        `CREATE of serviceaccounts/token "executor" in namespace ${NS} by ${SEB_USER}: broker-housekeeping`, // bound to that Secret
         `UPDATE of configmaps "settings" in namespace ${NS} by system:serviceaccount:${NS}:executor: attested`,
         expect.stringMatching(new RegExp(`^DELETE of secrets "seb-exec-${cid.slice(0, 8)}-[0-9a-f]{8}" in namespace ${NS} by ${SEB_USER}: broker-housekeeping$`)),
       ]);
@@ -162,6 +167,7 @@ describe.skipIf(skipReason !== undefined)('validating admission webhook, end to 
       const res = await viaSeb('PATCH', SCALE_PATH, { spec: { replicas: 3 } }, sab.issue(contract));
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect((cluster.kube.getObject('apps', 'deployments', NS, 'web') as { spec: { replicas: number } }).spec.replicas).toBe(3);
+      await until(() => reviewsSince(before).some((r) => String(r.request).includes('deployments.apps/scale'))); // the replica's log line may trail the answer
       expect(reviewsSince(before).find((r) => String(r.request).includes('deployments.apps/scale'))).toMatchObject({ allowed: true, basis: 'credential' });
     });
 
@@ -202,6 +208,152 @@ describe.skipIf(skipReason !== undefined)('validating admission webhook, end to 
       expect((await configMap()).data.mode).toBe('certified');
       expect((await write(execution.nonce)).status).toBe(200); // the same credential with its own attestation
       await minted.value.release!();
+    });
+  });
+
+  describe('a protected namespace stays protected', () => {
+    const NAMESPACES_DENIED_BY = 'admission webhook "namespaces.validate.seb.openkedge.io" denied the request: seb denied this request';
+    const labels = () => (cluster.kube.getObject('', 'namespaces', '', NS) as { metadata: { labels: Record<string, string> } }).metadata.labels;
+
+    it('the administrator removes the protect label: the Namespace webhook is sent it (old object labelled) and denies it; the agent\'s patch afterwards is still denied', async () => {
+      const admin = cluster.kube.tokens.admin!;
+      const removals: Array<[string, string, unknown, string?]> = [
+        ['merge patch', 'PATCH', { metadata: { labels: { [PROTECTED_LABEL]: null } } }, MERGE],
+        ['JSON patch', 'PATCH', [{ op: 'remove', path: '/metadata/labels/seb.openkedge.io~1protected' }], 'application/json-patch+json'],
+        ['relabel to "false"', 'PATCH', { metadata: { labels: { [PROTECTED_LABEL]: 'false' } } }, MERGE],
+        ['replace without the label', 'PUT', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'kubernetes.io/metadata.name': NS } } }],
+      ];
+      for (const [how, method, body, type] of removals) {
+        const res = await cluster.call(method, `/api/v1/namespaces/${NS}`, admin, body, type);
+        expect(res.status, how).toBe(403);
+        expect(res.body.message, how).toContain(`${NAMESPACES_DENIED_BY} (SEB_ADMISSION_UNBROKERED): UPDATE of namespaces "${NS}" in namespace ${NS} by user "admin": its credentials carry no credential id`);
+        expect(res.body.message, how).toContain('the break-glass is a cluster administrator deleting the ValidatingWebhookConfiguration seb-validator');
+      }
+      expect(labels()[PROTECTED_LABEL]).toBe('true');
+      const deleted = await cluster.call('DELETE', `/api/v1/namespaces/${NS}`, admin);
+      expect(deleted.body.message).toContain(`${NAMESPACES_DENIED_BY} (SEB_ADMISSION_UNBROKERED): DELETE of namespaces "${NS}"`);
+      const agent = await cluster.call('PATCH', CM_PATH, agentToken, { data: { mode: 'after-unprotect' } }, MERGE);
+      expect(agent.status).toBe(403);
+      expect(agent.body.message).toContain(`${DENIED_BY} (SEB_ADMISSION_UNBROKERED): UPDATE of configmaps "settings" in namespace ${NS} by user "system:serviceaccount:${NS}:agent"`);
+      expect((await configMap()).data.mode).toBe('stolen');
+    });
+
+    it.skipIf(requireCommand('kubectl', 'kubectl') !== undefined)('kubectl label namespace … seb.openkedge.io/protected- is refused, with the reason', async () => {
+      const kubeconfig = cluster.kube.kubeconfig(cluster.kube.tokens.admin!, path.join(dir, 'admin.kubeconfig'));
+      const out = await run('kubectl', ['--kubeconfig', kubeconfig, 'label', 'namespace', NS, `${PROTECTED_LABEL}-`], { env: { PATH: process.env.PATH, HOME: dir } });
+      expect(out.code).toBe(1);
+      expect(out.stderr).toContain(`Error from server (Forbidden): ${NAMESPACES_DENIED_BY} (SEB_ADMISSION_UNBROKERED): UPDATE of namespaces "${NS}"`);
+      expect(labels()[PROTECTED_LABEL]).toBe('true');
+    });
+
+    it('protecting another namespace is admitted, and from then on its label stays too', async () => {
+      const admin = cluster.kube.tokens.admin!;
+      expect((await cluster.call('POST', '/api/v1/namespaces', admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } })).status).toBe(201);
+      const before = mark();
+      expect((await cluster.call('PATCH', '/api/v1/namespaces/shop', admin, { metadata: { labels: { [PROTECTED_LABEL]: 'true' } } }, MERGE)).status).toBe(200);
+      await until(() => reviewsSince(before).length > 0);
+      expect(reviewsSince(before)).toEqual([expect.objectContaining({ request: 'UPDATE of namespaces "shop" in namespace shop', allowed: true, basis: 'protecting-namespace' })]);
+      const removed = await cluster.call('PATCH', '/api/v1/namespaces/shop', admin, { metadata: { labels: { [PROTECTED_LABEL]: null } } }, MERGE);
+      expect(removed.status).toBe(403);
+      expect(removed.body.message).toContain('(SEB_ADMISSION_UNBROKERED): UPDATE of namespaces "shop"');
+    });
+  });
+
+  describe('who is left alone: the exact control-plane identities, nothing else', () => {
+    const POD = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'web', image: 'registry.k8s.io/pause:3.10' }] } });
+    const podsPath = `/api/v1/namespaces/${NS}/pods`;
+    let tokens: Record<string, string>;
+    beforeAll(async () => {
+      const admin = cluster.kube.tokens.admin!;
+      // The control plane's RBAC is not what is tested here: every identity below may write as far as RBAC goes.
+      for (const sa of ['replicaset-controller', 'some-addon']) {
+        expect((await cluster.call('POST', '/api/v1/namespaces/kube-system/serviceaccounts', admin, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa } })).status).toBe(201);
+      }
+      const subjects = [
+        { kind: 'ServiceAccount', name: 'replicaset-controller', namespace: 'kube-system' }, { kind: 'ServiceAccount', name: 'some-addon', namespace: 'kube-system' },
+        { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'system:node:node-1' },
+      ];
+      expect((await cluster.call('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'control-plane-for-test' }, subjects, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' } })).status).toBe(201);
+      tokens = {
+        replicaset: cluster.kube.createToken('kube-system', 'replicaset-controller', { expirationSeconds: 3600 }),
+        addon: cluster.kube.createToken('kube-system', 'some-addon', { expirationSeconds: 3600 }),
+        node: cluster.kube.addUser({ username: 'system:node:node-1', groups: ['system:nodes'] }),
+      };
+    });
+
+    it('the ReplicaSet controller creates a Pod without the webhook; another kube-system ServiceAccount is refused', async () => {
+      expect((await cluster.call('POST', podsPath, tokens.replicaset!, POD('web-rs-1'))).status).toBe(201);
+      const addon = await cluster.call('POST', `/api/v1/namespaces/${NS}/configmaps`, tokens.addon!, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'addon' } });
+      expect(addon.status).toBe(403);
+      expect(addon.body.message).toContain(`${DENIED_BY} (SEB_ADMISSION_UNBROKERED): CREATE of configmaps "addon" in namespace ${NS} by user "system:serviceaccount:kube-system:some-addon"`);
+    });
+
+    it('a node reports a Pod\'s status and deletes its terminated Pod; anything else it asks is refused', async () => {
+      const status = await cluster.call('PATCH', `${podsPath}/web-rs-1/status`, tokens.node!, { status: { phase: 'Running' } }, MERGE);
+      expect(status.status, JSON.stringify(status.body)).toBe(200);
+      const mirror = await cluster.call('POST', podsPath, tokens.node!, POD('mirror'));
+      expect(mirror.body.message).toContain(`${DENIED_BY} (SEB_ADMISSION_UNBROKERED): CREATE of pods "mirror" in namespace ${NS} by user "system:node:node-1"`);
+      const cm = await cluster.call('PATCH', CM_PATH, tokens.node!, { data: { mode: 'node' } }, MERGE);
+      expect(cm.body.message).toContain(`${DENIED_BY} (SEB_ADMISSION_UNBROKERED): UPDATE of configmaps "settings"`);
+      expect((await cluster.call('DELETE', `${podsPath}/web-rs-1`, tokens.node!)).status).toBe(200);
+    });
+
+    it('subresources are changes too: status, a token request, seb\'s identity asking for an unbound token', async () => {
+      const admin = cluster.kube.tokens.admin!;
+      const podStatus = await cluster.call('PATCH', `${podsPath}/web-0/status`, admin, { status: { phase: 'Failed' } }, MERGE);
+      expect(podStatus.body.message).toContain(`${DENIED_BY} (SEB_ADMISSION_UNBROKERED): UPDATE of pods/status "web-0" in namespace ${NS} by user "admin"`);
+      const deployStatus = await cluster.call('PATCH', `/apis/apps/v1/namespaces/${NS}/deployments/web/status`, admin, { status: { replicas: 9 } }, MERGE);
+      expect(deployStatus.body.message).toContain(`${DENIED_BY} (SEB_ADMISSION_UNBROKERED): UPDATE of deployments.apps/status "web"`);
+      // The agent's `edit` lets it request executor tokens as far as RBAC goes: an unbound, long-lived executor token.
+      const tokenPath = `/api/v1/namespaces/${NS}/serviceaccounts/executor/token`;
+      const agent = await cluster.call('POST', tokenPath, agentToken, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
+      expect(agent.status).toBe(403);
+      expect(agent.body.message).toContain(`${DENIED_BY} (SEB_ADMISSION_UNBROKERED): CREATE of serviceaccounts/token "executor" in namespace ${NS} by user "system:serviceaccount:${NS}:agent"`);
+      const seb = await cluster.call('POST', tokenPath, cluster.sebToken, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
+      expect(seb.status).toBe(403);
+      expect(seb.body.message).toContain('This is seb\'s own identity (webhook.brokerIdentities)');
+    });
+  });
+
+  describe('an executor credential outside its one call', () => {
+    /** A minted executor token for an execution on record, used straight against the API server (copied from a sidecar). */
+    const mintRecorded = async () => {
+      const key = generateSigningKey();
+      const trust = createTrustStore([{ kid: key.kid, publicKey: key.publicKey }]);
+      if (!trust.ok) throw new Error(trust.error);
+      const now = Math.floor(Date.now() / 1000);
+      const signed = signCertificate({ v: 1, cid: newCid(), iss: 'test', sub: SUBJECT, contract: patchContract('copied'), admitted: { waived: true, reason: 'test' }, nbf: now, exp: now + 120, policyEpoch: 0, revocationEpoch: 0, nonce: newNonce() }, key);
+      if (!signed.ok) throw new Error(signed.error.message);
+      const cert = decodeAndVerify(signed.value, trust.value);
+      if (!cert.ok) throw new Error(cert.error.message);
+      const api = kubeApi({ dispatcher: new Agent({ connect: { ca: cluster.kube.caPem } }), upstream: cluster.kube.url, timeoutMs: 5000, identityTokenFile: path.join(dir, 'seb.token') });
+      const minted = await mintExecutorToken(api, { serviceAccount: 'executor', executorNamespace: NS, tokenSeconds: 600, onReleaseError: (m) => { throw new Error(m); } }, cert.value);
+      if (!minted.ok) throw new Error(minted.error.message);
+      const execution = await recordExecution(ledger, { principal: minted.value.principal, credentialId: minted.value.credentialId! });
+      return { execution, token: (minted.value.credentials as { token: string }).token, release: minted.value.release! };
+    };
+
+    it('once seb has recorded the execution\'s outcome, the credential is refused (SEB_ADMISSION_EXECUTION_FINISHED), well before the token expires', async () => {
+      const { execution, token, release } = await mintRecorded();
+      const annotations = { 'seb.openkedge.io/cid': execution.cid, 'seb.openkedge.io/nonce': execution.nonce };
+      const created = await cluster.call('POST', `/api/v1/namespaces/${NS}/configmaps`, token, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'one-call', annotations }, data: { n: '1' } });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect((await ledger.finishExecution({ cid: execution.cid, nonce: execution.nonce, result: 'completed' })).ok).toBe(true);
+      const again = await cluster.call('PATCH', `/api/v1/namespaces/${NS}/configmaps/one-call`, token, { metadata: { annotations }, data: { n: '2' } }, MERGE);
+      expect(again.status).toBe(403);
+      expect(again.body.message).toContain(`${DENIED_BY} (SEB_ADMISSION_EXECUTION_FINISHED): UPDATE of configmaps "one-call" in namespace ${NS} by user "system:serviceaccount:${NS}:executor": its credential was minted for certificate ${execution.cid}, whose execution has finished`);
+      await release();
+    });
+
+    it('an administrator impersonating the executor with a live execution\'s credential id is refused (SEB_ADMISSION_IMPERSONATED)', async () => {
+      const { execution, release } = await mintRecorded();
+      const headers = { 'Impersonate-User': `system:serviceaccount:${NS}:executor`, 'Impersonate-Extra-authentication.kubernetes.io%2fcredential-id': execution.credentialId! };
+      const annotations = { 'seb.openkedge.io/cid': execution.cid, 'seb.openkedge.io/nonce': execution.nonce };
+      const res = await cluster.call('PATCH', CM_PATH, cluster.kube.tokens.admin!, { metadata: { annotations }, data: { mode: 'impersonated' } }, MERGE, headers);
+      expect(res.status).toBe(403);
+      expect(res.body.message).toContain(`${DENIED_BY} (SEB_ADMISSION_IMPERSONATED): UPDATE of configmaps "settings" in namespace ${NS} by user "system:serviceaccount:${NS}:executor": it claims credential ${execution.credentialId} of certificate ${execution.cid} without the uid`);
+      expect((await configMap()).data.mode).toBe('stolen');
+      await release();
     });
   });
 

@@ -282,6 +282,28 @@ describe('seb\'s own identity: only the housekeeping of minting', () => {
     expect(response.status.message).toContain('(SEB_ADMISSION_UNBROKERED)');
   });
 
+  const tokenRequest = (boundObjectRef: Json): Json => {
+    const review = reviewFor('admission-review-008-create-configmap-cfg.json', { user: broker });
+    const r = review.request;
+    r.kind = r.requestKind = { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' };
+    r.resource = r.requestResource = { group: '', version: 'v1', resource: 'serviceaccounts' };
+    r.subResource = r.requestSubResource = 'token';
+    r.name = 'seb-executor';
+    r.object = { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name: 'seb-executor', namespace: NS, creationTimestamp: null }, spec: { audiences: null, expirationSeconds: 600, boundObjectRef }, status: { token: '', expirationTimestamp: null } };
+    return review;
+  };
+
+  it('requesting an executor token bound to a per-execution Secret is allowed; unbound or bound to anything else is not', async () => {
+    const { response } = await decide(tokenRequest({ kind: 'Secret', apiVersion: 'v1', name: 'seb-exec-0b6f3c1e-1a2b3c4d', uid: 'u' }));
+    expect(response).toMatchObject({ allowed: true, auditAnnotations: { basis: 'broker-housekeeping', housekeeping: 'executor-token' } });
+    for (const ref of [null, { kind: 'Secret', apiVersion: 'v1', name: 'app-credentials' }, { kind: 'Pod', apiVersion: 'v1', name: 'seb-exec-0b6f3c1e-1a2b3c4d' }]) {
+      const denied = await decide(tokenRequest(ref));
+      expect(denied.response.allowed, JSON.stringify(ref)).toBe(false);
+      expect(denied.response.status.message).toContain('(SEB_ADMISSION_UNBROKERED): CREATE of serviceaccounts/token "seb-executor"');
+      expect(denied.response.status.message).toContain('request executor tokens bound to them');
+    }
+  });
+
   it('without the identity in webhook.brokerIdentities the same Secret is denied', async () => {
     const { response } = await decide(secretCreate(), { ...deps, brokerIdentities: [] });
     expect(response.allowed).toBe(false);
@@ -360,30 +382,94 @@ describe('stamped()', () => {
 });
 
 describe('protecting a namespace', () => {
-  const namespaceReview = (oldLabels: Record<string, string>, newLabels: Record<string, string>) => {
+  const PROTECTED = 'seb.openkedge.io/protected';
+  const namespaceReview = (oldLabels: Record<string, string> | null, newLabels: Record<string, string> | null, user?: Json, operation = 'UPDATE') => {
     const base = fixtureReview(REVIEW_FILES[0]!);
-    const ns = (labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels } });
+    const ns = (labels: Record<string, string> | null) => (labels ? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels } } : null);
     return {
       ...base,
       request: {
         ...base.request, kind: { group: '', version: 'v1', kind: 'Namespace' }, resource: { group: '', version: 'v1', resource: 'namespaces' },
         requestKind: { group: '', version: 'v1', kind: 'Namespace' }, requestResource: { group: '', version: 'v1', resource: 'namespaces' },
-        name: 'shop', namespace: 'shop', operation: 'UPDATE', object: ns(newLabels), oldObject: ns(oldLabels),
+        name: NS, namespace: NS, operation, object: ns(newLabels), oldObject: ns(oldLabels), ...(user ? { userInfo: user } : {}),
       },
     };
   };
 
   it('an administrator adds the protect label to an unprotected namespace: admitted (the API server sends it because the new object is labelled)', async () => {
-    const { response } = await decide(namespaceReview({}, { 'seb.openkedge.io/protected': 'true' }));
-    expect(response.allowed).toBe(true);
-    expect(response.auditAnnotations).toMatchObject({ basis: 'protecting-namespace' });
+    for (const old of [{}, { [PROTECTED]: 'false' }, { [PROTECTED]: 'True' }] as Array<Record<string, string>>) {
+      const { response } = await decide(namespaceReview(old, { ...old, [PROTECTED]: 'true' }));
+      expect(response.allowed, JSON.stringify(old)).toBe(true);
+      expect(response.auditAnnotations).toEqual({ decision: 'allowed', basis: 'protecting-namespace' });
+    }
   });
 
-  it('removing the label, or relabelling a protected namespace, is a change to a protected namespace: denied', async () => {
-    for (const labels of [{}, { 'seb.openkedge.io/protected': 'true', team: 'x' }] as Array<Record<string, string>>) {
-      const { response } = await decide(namespaceReview({ 'seb.openkedge.io/protected': 'true' }, labels));
-      expect(response.allowed).toBe(false);
-      expect(response.status.message).toContain('SEB_ADMISSION_UNBROKERED');
+  it('only old-without, new-with "true" is protecting: an update that does not protect is decided like any change', async () => {
+    for (const [old, now] of [[{}, {}], [{}, { [PROTECTED]: 'yes' }], [{ [PROTECTED]: 'false' }, { [PROTECTED]: 'false', team: 'x' }]] as Array<[Record<string, string>, Record<string, string>]>) {
+      const { response } = await decide(namespaceReview(old, now));
+      expect(response.allowed, `${JSON.stringify(old)} -> ${JSON.stringify(now)}`).toBe(false);
+      expect(response.status.message).toContain('(SEB_ADMISSION_UNBROKERED)');
     }
+  });
+
+  it('removing the label, changing it, relabelling or deleting a protected namespace: denied, and the message names the break-glass', async () => {
+    const cases: Array<[Record<string, string> | null, string]> = [[{}, 'UPDATE'], [{ [PROTECTED]: 'false' }, 'UPDATE'], [{ [PROTECTED]: 'true', team: 'x' }, 'UPDATE'], [null, 'DELETE']];
+    for (const [labels, operation] of cases) {
+      const { response } = await decide(namespaceReview({ [PROTECTED]: 'true' }, labels, undefined, operation));
+      expect(response.allowed, JSON.stringify(labels)).toBe(false);
+      expect(response.status.message).toContain(`(SEB_ADMISSION_UNBROKERED): ${operation} of namespaces "${NS}" in namespace ${NS} by user "admin"`);
+      expect(response.status.message).toContain('removing its seb.openkedge.io/protected label, changing or deleting it is refused like any change; the break-glass is a cluster administrator deleting the ValidatingWebhookConfiguration seb-validator');
+    }
+  });
+
+  it('the agent removing the label with its own token, or seb\'s own identity: denied the same', async () => {
+    for (const user of [serviceAccountUser(NS, 'agent', jti()), serviceAccountUser('seb-system', 'seb', jti())]) {
+      const { response } = await decide(namespaceReview({ [PROTECTED]: 'true' }, {}, user));
+      expect(response.allowed).toBe(false);
+      expect(response.status.message).toContain('(SEB_ADMISSION_UNBROKERED)');
+    }
+  });
+
+  it('an executor of a recorded execution may change a protected namespace the way it changes anything (attested)', async () => {
+    const { execution, user, stamp } = await executor();
+    const review = namespaceReview({ [PROTECTED]: 'true' }, { [PROTECTED]: 'true', team: 'x' }, user);
+    review.request.object = stamped(review.request.object, stamp);
+    const { response } = await decide(review);
+    expect(response).toMatchObject({ allowed: true, auditAnnotations: { basis: 'attested', cid: execution.cid } });
+  });
+});
+
+describe('an executor credential is good for its one call', () => {
+  it('once seb has recorded the execution\'s outcome, a later use of the credential is refused (SEB_ADMISSION_EXECUTION_FINISHED)', async () => {
+    const { execution, user, stamp } = await executor();
+    const review = reviewFor('admission-review-008-create-configmap-cfg.json', { user, object: stamp });
+    expect((await decide(review)).response.allowed).toBe(true);
+    expect((await ledger.finishExecution({ cid: execution.cid, nonce: execution.nonce, result: 'completed' })).ok).toBe(true);
+    const looked = await ledger.executionByCredential(execution.credentialId!);
+    expect(looked.ok && looked.value?.finished).toBe(true);
+    const { response } = await decide(review);
+    expect(response.allowed).toBe(false);
+    expect(response.status.message).toContain(`(SEB_ADMISSION_EXECUTION_FINISHED): CREATE of configmaps "cfg" in namespace ${NS} by user "${EXECUTOR}": its credential was minted for certificate ${execution.cid}, whose execution has finished (seb recorded its outcome)`);
+    expect(response.status.message).toContain('Ask the SAB for a new certificate');
+    expect(response.auditAnnotations).toEqual({ decision: 'denied', code: 'SEB_ADMISSION_EXECUTION_FINISHED', cid: execution.cid });
+    // The same for a subresource or a DELETE decided on the credential alone.
+    expect((await decide(reviewFor(CREDENTIAL_ONLY[0]!, { user }))).response.status.message).toContain('(SEB_ADMISSION_EXECUTION_FINISHED)');
+  });
+});
+
+describe('impersonation', () => {
+  it('a credential id of a live execution without the uid a ServiceAccount token carries is impersonation: refused', async () => {
+    const { execution, user, stamp } = await executor();
+    const impersonated = { username: user.username, groups: user.groups, extra: user.extra }; // what Impersonate-User + Impersonate-Extra-* give
+    const { response } = await decide(reviewFor('admission-review-008-create-configmap-cfg.json', { user: impersonated, object: stamp }));
+    expect(response.allowed).toBe(false);
+    expect(response.status.message).toContain(`(SEB_ADMISSION_IMPERSONATED): CREATE of configmaps "cfg" in namespace ${NS} by user "${EXECUTOR}": it claims credential ${execution.credentialId} of certificate ${execution.cid} without the uid`);
+    expect(response.status.message).toContain('revoke it');
+    expect(response.auditAnnotations).toEqual({ decision: 'denied', code: 'SEB_ADMISSION_IMPERSONATED', cid: execution.cid });
+  });
+
+  it('a credential id seb never minted, without a uid (a person\'s client certificate), stays unbrokered', async () => {
+    const { response } = await decide(reviewFor(REVIEW_FILES[0]!, { user: { username: 'alice', groups: ['system:authenticated'], extra: { 'authentication.kubernetes.io/credential-id': ['X509SHA256=abc'] } } }));
+    expect(response.status.message).toContain('(SEB_ADMISSION_UNBROKERED)');
   });
 });

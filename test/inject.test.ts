@@ -112,7 +112,7 @@ describe('injection of a typical agent Deployment', () => {
   it('puts seb first as a native sidecar, after seb-init has written the agent\'s files, probed on /readyz and hardened', () => {
     const [init, seb] = template.spec.initContainers as Obj[];
     expect(init!.name).toBe(INIT_NAME);
-    expect(init!.args).toEqual(['agent-files', '--out', PATHS.agentDir]);
+    expect(init!.args).toEqual(['agent-files', '--out', PATHS.agentDir, '--refuse-config-secrets']);
     expect(init!.restartPolicy).toBeUndefined(); // runs to completion first
     expect(seb!.name).toBe(SIDECAR_NAME);
     expect(seb!.restartPolicy).toBe('Always');
@@ -217,6 +217,12 @@ describe('injection of a typical agent Deployment', () => {
 });
 
 describe('seb inject -f (the real CLI)', () => {
+  let cliEnv: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    const dir = await tempDir('seb-inject-cli-config-');
+    await writeFile(path.join(dir, 'seb.yaml'), 'inject: {ledgerSecret: seb-ledger}\n');
+    cliEnv = { ...process.env, SEB_CONFIG: path.join(dir, 'seb.yaml') };
+  });
   const workloads = `
 apiVersion: v1
 kind: Pod
@@ -272,7 +278,7 @@ spec:
   const templateOf = (d: Obj): Obj => (d.kind === 'Pod' ? d : d.kind === 'CronJob' ? d.spec.jobTemplate.spec.template : d.spec.template);
 
   it('injects Pod, StatefulSet, Job and CronJob templates, passes other kinds and opted-out templates through, and reads stdin', async () => {
-    const res = await run(process.execPath, [SEB_BIN, 'inject', '-f', '-'], { input: workloads, env: { ...process.env, SEB_CONFIG: '' } });
+    const res = await run(process.execPath, [SEB_BIN, 'inject', '-f', '-'], { input: workloads, env: cliEnv });
     expect(res.code, res.stderr).toBe(0);
     const docs = parseAllDocuments(res.stdout).map((d) => d.toJS() as Obj);
     expect(docs.map((d) => d.kind)).toEqual(['Pod', 'StatefulSet', 'Job', 'CronJob', 'ConfigMap', 'Deployment']);
@@ -288,7 +294,7 @@ spec:
     expect(templateOf(docs[5]!).spec.initContainers).toBeUndefined();
     expect(res.stderr).toContain('Deployment not-me is left alone (label seb.openkedge.io/inject="false")');
     // Its own output goes through unchanged.
-    const again = await run(process.execPath, [SEB_BIN, 'inject', '-f', '-'], { input: res.stdout, env: { ...process.env, SEB_CONFIG: '' } });
+    const again = await run(process.execPath, [SEB_BIN, 'inject', '-f', '-'], { input: res.stdout, env: cliEnv });
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(res.stdout);
   });
@@ -308,17 +314,17 @@ spec:
 
   it('refuses a pod it cannot inject and says what to change', async () => {
     const input = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers: [{name: seb, image: x}]\n';
-    const res = await run(process.execPath, [SEB_BIN, 'inject', '-f', '-'], { input, env: { ...process.env, SEB_CONFIG: '' } });
+    const res = await run(process.execPath, [SEB_BIN, 'inject', '-f', '-'], { input, env: cliEnv });
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain('Pod a/p cannot be given seb\'s sidecar: the container name "seb" is reserved for seb\'s sidecar; rename that container');
-    const noTemplate = await run(process.execPath, [SEB_BIN, 'inject', '-f', '-'], { input: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {}\n', env: { ...process.env, SEB_CONFIG: '' } });
+    const noTemplate = await run(process.execPath, [SEB_BIN, 'inject', '-f', '-'], { input: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {}\n', env: cliEnv });
     expect(noTemplate.code).not.toBe(0);
     expect(noTemplate.stderr).toContain('Deployment d has no pod template at spec.template');
   });
 });
 
 describe('mutateReview (POST /mutate)', () => {
-  const settings = settingsFrom({});
+  const settings = settingsFrom({ inject: { ledgerSecret: 'seb-ledger' } });
   const pod = (extra: Obj = {}): Obj => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent-0', namespace: 'seb-agents', labels: { [INJECT_LABEL]: 'true' } }, spec: { containers: [{ name: 'agent', image: 'python:3.13-slim' }] }, ...extra });
   const response = (a: { body: object }): Obj => (a.body as Obj).response as Obj;
 
@@ -409,6 +415,162 @@ describe('mutateReview (POST /mutate)', () => {
     expect(ops).toContainEqual({ op: 'remove', path: '/metadata/labels/c~0d' });
     expect(ops).toContainEqual({ op: 'add', path: '/metadata/labels/e~0~1f', value: '4' });
     expect(applyJsonPatch(structuredClone(before), JSON.stringify(ops))).toEqual(after);
+  });
+});
+
+describe('seb\'s credentials stay out of the agent\'s reach', () => {
+  const LEDGER = { ledgerSecret: 'seb-ledger' };
+  const pod = (spec: Obj): Obj => ({ metadata: { labels: { [INJECT_LABEL]: 'true' } }, spec: { serviceAccountName: 'agent', containers: [{ name: 'agent', image: 'python:3.13-slim' }], ...spec } });
+  const inject = (template: Obj, config: object): PodTemplate => {
+    const r = injectPodTemplate(template, settingsFrom(config));
+    if (!r.ok) throw new Error(r.message);
+    return r.template;
+  };
+  const refusal = (template: Obj, config: object): string => {
+    const r = injectPodTemplate(template, settingsFrom(config));
+    return r.ok ? 'injected' : r.message;
+  };
+  const containers = (t: PodTemplate): Obj[] => [...(t.spec.initContainers as Obj[]), ...(t.spec.containers as Obj[])];
+  /** The names of the containers that can read Secret `name` (env, envFrom) or mount volume `volume`. */
+  const readers = (t: PodTemplate, name: string): string[] => containers(t).filter((c) => JSON.stringify([c.env, c.envFrom]).includes(`"name":"${name}"`)).map((c) => c.name);
+  const mounting = (t: PodTemplate, volume: string): string[] => containers(t).filter((c) => (c.volumeMounts as Obj[] | undefined)?.some((m) => m.name === volume)).map((c) => c.name);
+
+  it('H3: seb\'s AWS keys come from inject.sebCredentialsSecret into seb\'s container alone; IMDS is off for seb', async () => {
+    const t = inject(pod({}), { inject: { ...LEDGER, sebCredentialsSecret: 'seb-aws' } });
+    const seb = (t.spec.initContainers as Obj[]).find((c) => c.name === SIDECAR_NAME)!;
+    const byName = Object.fromEntries((seb.env as Obj[]).map((e) => [e.name, e]));
+    expect(byName.SEB_AWS_ACCESS_KEY_ID.valueFrom).toEqual({ secretKeyRef: { name: 'seb-aws', key: 'accessKeyId' } });
+    expect(byName.SEB_AWS_SECRET_ACCESS_KEY.valueFrom).toEqual({ secretKeyRef: { name: 'seb-aws', key: 'secretAccessKey' } });
+    expect(byName.AWS_EC2_METADATA_DISABLED.value).toBe('true');
+    expect(readers(t, 'seb-aws')).toEqual([SIDECAR_NAME]);
+    expect(readers(t, 'seb-ledger')).toEqual([SIDECAR_NAME]); // not seb-init either: it writes files and needs neither
+    expect(JSON.stringify(t.spec.volumes)).not.toContain('seb-aws');
+    expect(await schemaErrors({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: t.spec } as never)).toEqual([]);
+  });
+
+  it('H3: or by web identity: a token with the STS audience projected into seb\'s container alone, and the role', async () => {
+    const roleArn = 'arn:aws:iam::111122223333:role/seb';
+    const settings = settingsFrom({ inject: { ...LEDGER, sebWebIdentity: { roleArn } } });
+    const r = injectPodTemplate(pod({}), settings);
+    if (!r.ok) throw new Error(r.message);
+    const t = r.template;
+    expect((t.spec.volumes as Obj[]).find((v) => v.name === 'seb-aws-identity')).toEqual({
+      name: 'seb-aws-identity', projected: { sources: [{ serviceAccountToken: { path: 'token', audience: 'sts.amazonaws.com', expirationSeconds: 3600 } }] },
+    });
+    expect(mounting(t, 'seb-aws-identity')).toEqual([SIDECAR_NAME]);
+    const seb = (t.spec.initContainers as Obj[]).find((c) => c.name === SIDECAR_NAME)!;
+    expect(env(seb)).toMatchObject({ AWS_ROLE_ARN: roleArn, AWS_WEB_IDENTITY_TOKEN_FILE: `${PATHS.awsIdentityDir}/token` });
+    for (const c of containers(t).filter((c) => c.name !== SIDECAR_NAME)) expect(JSON.stringify(c), c.name).not.toMatch(/AWS_ROLE_ARN|AWS_WEB_IDENTITY_TOKEN_FILE/);
+    const doc = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: t.spec };
+    expect(await schemaErrors(doc as never)).toEqual([]);
+    expect(unknownFields(doc as never)).toEqual([]);
+    // Injecting again changes nothing; the same volume mounted into the agent is refused.
+    const again = injectPodTemplate(t, settings);
+    expect(again.ok && diffJson(t, again.template)).toEqual([]);
+    const stolen = structuredClone(t) as Obj;
+    stolen.spec.containers[0].volumeMounts.push({ name: 'seb-aws-identity', mountPath: '/aws' });
+    expect(refusal(stolen, { inject: { ...LEDGER, sebWebIdentity: { roleArn } } })).toContain('container agent mounts seb\'s private volume seb-aws-identity');
+    expect(configSchema.safeParse({ inject: { sebCredentialsSecret: 'seb-aws', sebWebIdentity: { roleArn } } }).error?.issues[0]?.message).toContain('alternatives: set one');
+  });
+
+  it('H3/M1: an agent container may not reference a Secret seb uses, by variable, envFrom or volume', () => {
+    const config = { inject: { ...LEDGER, sebCredentialsSecret: 'seb-aws' } };
+    const cases: Array<[Obj, string]> = [
+      [pod({ containers: [{ name: 'agent', image: 'x', env: [{ name: 'DB', valueFrom: { secretKeyRef: { name: 'seb-ledger', key: 'url' } } }] }] }), 'container agent reads Secret seb-ledger (variable DB), seb\'s ledger URL (inject.ledgerSecret); only seb\'s container may'],
+      [pod({ containers: [{ name: 'agent', image: 'x', envFrom: [{ secretRef: { name: 'seb-aws' } }] }] }), 'container agent reads Secret seb-aws (envFrom), seb\'s AWS credentials (inject.sebCredentialsSecret)'],
+      [pod({ initContainers: [{ name: 'setup', image: 'x', env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 'seb-aws', key: 'secretAccessKey' } } }] }] }), 'container setup reads Secret seb-aws'],
+      [pod({ volumes: [{ name: 'keys', secret: { secretName: 'seb-aws' } }] }), 'volume keys holds Secret seb-aws, seb\'s AWS credentials (inject.sebCredentialsSecret); only seb\'s container may read it'],
+      [pod({ volumes: [{ name: 'all', projected: { sources: [{ secret: { name: 'seb-ledger' } }] } }] }), 'volume all holds Secret seb-ledger'],
+    ];
+    for (const [p, why] of cases) expect(refusal(p, config)).toContain(why);
+    // Other Secrets are the agent's business.
+    expect(refusal(pod({ containers: [{ name: 'agent', image: 'x', envFrom: [{ secretRef: { name: 'model-api-key' } }] }] }), config)).toBe('injected');
+  });
+
+  it('M1: refuses host namespaces, privileged containers, added capabilities, privilege escalation and hostPath', () => {
+    const c = (securityContext: Obj) => ({ containers: [{ name: 'agent', image: 'x', securityContext }] });
+    const cases: Array<[Obj, string]> = [
+      [{ hostPID: true }, 'the pod sets hostPID: the agent could read seb\'s token and environment (the ledger URL, AWS keys) through /proc/<pid>/root and /proc/<pid>/environ; remove it'],
+      [{ hostIPC: true }, 'the pod sets hostIPC'],
+      [{ hostNetwork: true }, 'hostNetwork'],
+      [{ shareProcessNamespace: true }, 'shareProcessNamespace'],
+      [c({ privileged: true }), 'container agent is privileged'],
+      [c({ capabilities: { add: ['SYS_PTRACE'] } }), 'container agent adds capabilities (SYS_PTRACE)'],
+      [c({ allowPrivilegeEscalation: true }), 'container agent sets allowPrivilegeEscalation: true'],
+      [c({ windowsOptions: { hostProcess: true } }), 'container agent sets windowsOptions.hostProcess'],
+      [{ securityContext: { windowsOptions: { hostProcess: true } } }, 'the pod sets securityContext.windowsOptions.hostProcess'],
+      [{ initContainers: [{ name: 'setup', image: 'x', securityContext: { privileged: true } }] }, 'container setup is privileged'],
+      [{ ephemeralContainers: [{ name: 'debug', image: 'x', securityContext: { capabilities: { add: ['SYS_ADMIN'] } } }] }, 'container debug adds capabilities (SYS_ADMIN)'],
+      [{ volumes: [{ name: 'kubelet', hostPath: { path: '/var/lib/kubelet/pods' } }] }, 'volume kubelet is a hostPath: through the node\'s filesystem the agent could read seb\'s token and state'],
+    ];
+    for (const [spec, why] of cases) expect(refusal(pod(spec), { inject: LEDGER }), why).toContain(why);
+    // What stays allowed: dropping capabilities, no escalation, ordinary volumes.
+    expect(refusal(pod({ ...c({ allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'], add: [] } }), volumes: [{ name: 'w', emptyDir: {} }] }), { inject: LEDGER })).toBe('injected');
+  });
+
+  it('M1: the webhook denies such pods with SEB_INJECT_REFUSED', async () => {
+    const review = await podReview({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent-0', namespace: 'seb-agents', labels: { [INJECT_LABEL]: 'true' } }, spec: { hostPID: true, containers: [{ name: 'agent', image: 'x' }] } }, 'uid-hostpid');
+    const r = (mutateReview(review, settingsFrom({ inject: LEDGER })).body as Obj).response as Obj;
+    expect(r).toMatchObject({ uid: 'uid-hostpid', allowed: false, status: { code: 403, reason: 'Forbidden' } });
+    expect(r.status.message).toContain('seb denied this request (SEB_INJECT_REFUSED): pod seb-agents/agent-0 asks for seb\'s sidecar (label seb.openkedge.io/inject=true) but cannot be given it: the pod sets hostPID');
+  });
+
+  it('M6: without a shared ledger injection is refused, unless inject.allowEmbeddedLedger says a per-pod ledger is wanted', async () => {
+    const why = refusal(pod({}), {});
+    expect(why).toContain('no shared ledger is configured (inject.ledgerSecret), so each pod would keep its own embedded ledger and one certificate could execute once per replica and again after every pod replacement');
+    expect(why).toContain('inject.allowEmbeddedLedger: true for a demo');
+    const review = await podReview({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent-0', namespace: 'seb-agents', labels: { [INJECT_LABEL]: 'true' } }, spec: { containers: [{ name: 'agent', image: 'x' }] } }, 'uid-no-ledger');
+    const r = (mutateReview(review, settingsFrom({})).body as Obj).response as Obj;
+    expect(r).toMatchObject({ allowed: false, status: { code: 403 } });
+    expect(r.status.message).toContain('(SEB_INJECT_REFUSED)');
+    expect(r.patch).toBeUndefined();
+    const demo = inject(pod({}), { inject: { allowEmbeddedLedger: true } });
+    expect(JSON.stringify(demo)).not.toContain('SEB_DATABASE_URL');
+    // The CLI says the same and exits non-zero.
+    const res = await run(process.execPath, [SEB_BIN, 'inject', '-f', '-'], { input: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: agent, image: x}]}\n', env: { ...process.env, SEB_CONFIG: '' } });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('Pod p cannot be given seb\'s sidecar: no shared ledger is configured');
+  });
+
+  it('a pre-existing seb container is kept only as injected (API server defaults aside), never with extra settings', () => {
+    const settings = settingsFrom({ inject: LEDGER });
+    const t = inject(pod({}), { inject: LEDGER });
+    for (const tamper of [
+      (c: Obj) => { c.command = ['sh', '-c', 'cat /var/run/secrets/seb/kube/token']; },
+      (c: Obj) => { c.securityContext.capabilities.add = ['SYS_PTRACE']; },
+      (c: Obj) => { c.volumeMounts[0].subPathExpr = '$(POD_NAME)'; },
+    ]) {
+      const forged = structuredClone(t) as Obj;
+      tamper(forged.spec.initContainers[1]);
+      const r = injectPodTemplate(forged, settings);
+      if (!r.ok) throw new Error(r.message);
+      expect((r.template.spec.initContainers as Obj[])[1]).toEqual((t.spec.initContainers as Obj[])[1]);
+      expect(r.notes).toContain('replaced container seb with the current injection settings');
+    }
+    const forgedVolume = structuredClone(t) as Obj;
+    forgedVolume.spec.volumes.find((v: Obj) => v.name === 'seb-identity').projected.sources.push({ secret: { name: 'seb-ledger' } });
+    const r = injectPodTemplate(forgedVolume, settings);
+    expect(r.ok ? 'injected' : r.message).toContain('volume seb-identity holds Secret seb-ledger');
+  });
+});
+
+describe('seb agent-files --refuse-config-secrets (seb-init: no secret in the ConfigMap the agent can read)', () => {
+  it('fails, naming each secret and where it belongs, while seb.yaml holds seb\'s AWS keys or the ledger URL', async () => {
+    const dir = await tempDir('seb-config-secrets-');
+    const leaky = path.join(dir, 'leaky.yaml');
+    await writeFile(leaky, 'aws:\n  sebAccessKeyId: AKIAIOSFODNN7EXAMPLE\n  sebSecretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nledger:\n  databaseUrl: postgres://seb:pw@db:5432/seb\n');
+    const env = { ...process.env, SEB_CONFIG: leaky, SEB_STATE_DIR: path.join(dir, 'state') };
+    const res = await runSeb(['agent-files', '--out', path.join(dir, 'out'), '--refuse-config-secrets'], { env });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain(`${leaky} holds secrets (aws.sebAccessKeyId, aws.sebSecretAccessKey, ledger.databaseUrl): it is the sidecar's ConfigMap, which the agent can read through seb, so seb refuses to start`);
+    expect(res.stderr).toContain('ledger.databaseUrl into the Secret named by inject.ledgerSecret (key url)');
+    expect(res.stderr).not.toContain('wJalrXUtnFEMI'); // never the values
+    const clean = path.join(dir, 'clean.yaml');
+    await writeFile(clean, 'aws:\n  accountId: "111122223333"\n');
+    // The same secrets from the environment (the Secrets injection names) are fine.
+    const ok = await runSeb(['agent-files', '--out', path.join(dir, 'out'), '--refuse-config-secrets'], { env: { ...env, SEB_CONFIG: clean, SEB_DATABASE_URL: 'postgres://seb:pw@db:5432/seb' } });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('kubeconfig');
   });
 });
 

@@ -10,11 +10,14 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validatingWebhookConfiguration } from '../admission/webhook-config.ts';
 import { injectSettingsOf } from '../admission/inject-review.ts';
-import { injectPodTemplate, INJECT_LABEL } from '../admission/inject.ts';
+import { injectPodTemplate, INJECT_LABEL, SIDECAR_NAME } from '../admission/inject.ts';
+import { refuseConfigSecrets } from '../cli/inject.ts';
+import { CODES } from '../errors/codes.ts';
 import { loadTrustStoreFile } from '../certs/sab/trust-store.ts';
 import { loadConfig } from '../config/load.ts';
 import { configSchema } from '../config/schema.ts';
 import { hasRecordedSchema, schemaErrors, unknownFields } from './helpers/kube-schema.ts';
+import { evaluate } from './kube-apiserver/cel.ts';
 import { REPO_ROOT, run } from './helpers/run.ts';
 import { requireCommand } from './helpers/services.ts';
 import { tempDir } from './helpers/seb.ts';
@@ -37,6 +40,15 @@ async function render(dir: string): Promise<Obj[]> {
 
 const find = (objs: Obj[], kind: string, name: string, namespace?: string): Obj | undefined =>
   objs.find((o) => o.kind === kind && o.metadata.name === name && (namespace === undefined || o.metadata.namespace === namespace));
+
+/** A ValidatingAdmissionPolicy on one request, by the test API server's CEL interpreter: not matched, or the
+ * messages of the validations that fail (variables evaluated in order, each may use the earlier ones). */
+function runPolicy(policy: Obj, object: Obj, request: Obj): { matched: boolean; failures: string[] } {
+  const env: Record<string, unknown> = { object, oldObject: null, request, variables: {} };
+  if (!(policy.spec.matchConditions as Obj[]).every((c) => evaluate(c.expression, env) === true)) return { matched: false, failures: [] };
+  for (const v of policy.spec.variables as Obj[]) (env.variables as Obj)[v.name] = evaluate(v.expression, env);
+  return { matched: true, failures: (policy.spec.validations as Obj[]).filter((v) => evaluate(v.expression, env) !== true).map((v) => v.message as string) };
+}
 
 function podSpecs(objs: Obj[]): Array<{ owner: string; namespace: string; spec: Obj }> {
   return objs.filter((o) => o.spec?.template?.spec).map((o) => ({ owner: `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`, namespace: o.metadata.namespace, spec: o.spec.template.spec }));
@@ -90,6 +102,8 @@ describe.skipIf(skip)('manifests/kubernetes', async () => {
             expect(w.clientConfig.service.namespace).toBe(sebNamespace);
             const service = find(objs, 'Service', w.clientConfig.service.name, sebNamespace)!;
             expect(service.spec.ports.map((p: Obj) => p.port)).toContain(w.clientConfig.service.port);
+            // The Namespace webhook selects protected Namespaces by their own (old or new) label instead.
+            if (!w.namespaceSelector) { expect(w.objectSelector, w.name).toEqual({ matchLabels: { 'seb.openkedge.io/protected': 'true' } }); continue; }
             const exclusion = (w.namespaceSelector.matchExpressions as Obj[]).find((e) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn');
             expect(exclusion?.values, w.name).toContain(sebNamespace);
           }
@@ -208,8 +222,8 @@ describe.skipIf(skip)('manifests/kubernetes', async () => {
 
   it('prod also carries the ValidatingAdmissionPolicy: executors only, fail closed, never seb\'s namespace', () => {
     const objs = rendered.get('prod')!;
-    const policy = objs.find((o) => o.kind === 'ValidatingAdmissionPolicy')!;
-    const binding = objs.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding')!;
+    const policy = find(objs, 'ValidatingAdmissionPolicy', 'seb-executors-only')!;
+    const binding = find(objs, 'ValidatingAdmissionPolicyBinding', 'seb-executors-only')!;
     expect(policy.apiVersion).toBe('admissionregistration.k8s.io/v1');
     expect(policy.spec.failurePolicy).toBe('Fail');
     expect(binding.spec.policyName).toBe(policy.metadata.name);
@@ -224,6 +238,110 @@ describe.skipIf(skip)('manifests/kubernetes', async () => {
     const executor = (policy.spec.variables as Obj[]).find((v) => v.name === 'executor')!.expression as string;
     expect(executor).toContain(`':${defaults.kube.executorServiceAccount}'`);
     expect(policy.spec.validations[0].expression).toBe('variables.executor || variables.housekeeping');
+  });
+
+  describe('seb\'s identity and secrets stay with seb\'s container', () => {
+    /** The webhook's configuration (ConfigMap seb-webhook), through seb's schema. */
+    const webhookConfig = (objs: Obj[]) => configSchema.parse(parseYaml(find(objs, 'ConfigMap', 'seb-webhook')!.data['seb.yaml']));
+    const agentNamespace = (objs: Obj[]): string => objs.find((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'agent')!.metadata.namespace;
+
+    for (const overlay of ['dev', 'prod']) {
+      it(`${overlay}: the policy seb-broker-pods admits injected pods only under seb's identity (M5)`, () => {
+        const objs = rendered.get(overlay)!;
+        const config = webhookConfig(objs);
+        const ns = agentNamespace(objs);
+        const policy = find(objs, 'ValidatingAdmissionPolicy', 'seb-broker-pods')!;
+        const binding = find(objs, 'ValidatingAdmissionPolicyBinding', 'seb-broker-pods')!;
+        expect(policy.apiVersion).toBe('admissionregistration.k8s.io/v1');
+        expect(policy.spec.failurePolicy).toBe('Fail');
+        expect(binding.spec).toMatchObject({ policyName: 'seb-broker-pods', validationActions: ['Deny'] });
+        expect(binding.spec.matchResources.namespaceSelector.matchExpressions).toEqual([{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [ns] }]);
+        for (const id of config.webhook.brokerIdentities) expect(policy.spec.matchConditions[0].expression, id).toContain(`'${id}'`);
+        const image = (policy.spec.variables as Obj[]).find((v) => v.name === 'sebImage')!.expression as string;
+        expect(config.inject.image.startsWith(`${image.slice(1, -1)}:`), `${config.inject.image} vs ${image}`).toBe(true);
+        for (const v of policy.spec.validations as Obj[]) expect(Object.keys(CODES)).toContain(/^seb \((SEB_[A-Z_]+)\)/.exec(v.message)?.[1]);
+
+        // The policy's CEL, evaluated on the pods it is about.
+        const injected = injectPodTemplate({ metadata: { labels: { [INJECT_LABEL]: 'true' } }, spec: { serviceAccountName: 'agent', containers: [{ name: 'agent', image: 'python:3.13-slim' }] } }, injectSettingsOf(config));
+        if (!injected.ok) throw new Error(injected.message);
+        const pod = (spec: Obj): Obj => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent-0', namespace: ns }, spec });
+        const review = (spec: Obj, operation = 'CREATE', subResource?: string) => runPolicy(policy, pod(spec),
+          { namespace: ns, operation, ...(subResource ? { subResource } : {}), userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' } });
+        const good = injected.template.spec as Obj;
+        expect(review(good)).toEqual({ matched: true, failures: [] });
+        const changed = (edit: (s: Obj) => void) => { const s = structuredClone(good); edit(s); return s; };
+        const sebOf = (s: Obj) => (s.initContainers as Obj[]).find((c) => c.name === SIDECAR_NAME)!;
+        // Which validations fail, by what they are about (in the order of the policy's validations).
+        const about = ['sidecar', 'seb as built', 'token', 'host', 'privileged'];
+        expect((policy.spec.validations as Obj[]).length).toBe(about.length);
+        const failing = (spec: Obj, operation?: string, sub?: string) => review(spec, operation, sub).failures.map((m) => about[(policy.spec.validations as Obj[]).findIndex((v) => v.message === m)]);
+
+        // Not injected: what M5 is about. The token is automounted (the ServiceAccount plugin's volume).
+        const plain = { serviceAccountName: 'agent', automountServiceAccountToken: true, containers: [{ name: 'agent', image: 'x', volumeMounts: [{ name: 'kube-api-access-x', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }] }], volumes: [{ name: 'kube-api-access-x', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } }] };
+        expect(failing(plain)).toEqual(['sidecar', 'token']);
+        expect(review(plain).failures[0]).toContain('has no seb sidecar (init container seb with restartPolicy Always)');
+        expect(review(plain).failures[1]).toContain('only the seb container may hold the ServiceAccount token');
+        expect(failing(changed((s) => { sebOf(s).image = 'evil.example/seb:0.1.0'; }))).toEqual(['seb as built']);
+        expect(failing(changed((s) => { sebOf(s).command = ['sh', '-c', 'cat /var/run/secrets/seb/kube/token']; }))).toEqual(['seb as built']);
+        expect(failing(changed((s) => { sebOf(s).env.push({ name: 'NODE_OPTIONS', value: '--require /tmp/x.js' }); }))).toEqual(['seb as built']);
+        expect(failing(changed((s) => { s.containers[0].volumeMounts.push({ name: 'seb-identity', mountPath: '/steal' }); }))).toEqual(['token']);
+        expect(failing(changed((s) => { s.automountServiceAccountToken = true; }))).toEqual(['token']);
+        expect(failing(changed((s) => { s.hostPID = true; }))).toEqual(['host']);
+        expect(failing(changed((s) => { s.volumes.push({ name: 'node', hostPath: { path: '/' } }); }))).toEqual(['host']);
+        expect(failing(changed((s) => { s.containers[0].securityContext = { privileged: true }; }))).toEqual(['privileged']);
+        // Later: an ephemeral container with seb's token (kubectl debug --profile=... with a mount).
+        expect(failing(changed((s) => { s.ephemeralContainers = [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'seb-identity', mountPath: '/t' }] }]; }), 'UPDATE', 'ephemeralcontainers')).toEqual(['token']);
+        // Other ServiceAccounts are not the policy's business.
+        expect(review({ ...plain, serviceAccountName: 'default' }).matched).toBe(false);
+        expect(review({ containers: [{ name: 'web', image: 'x' }] }).matched).toBe(false);
+      });
+
+      it(`${overlay}: the agents' namespace cannot reach the instance metadata service, and enforces baseline (H3, M1)`, () => {
+        const objs = rendered.get(overlay)!;
+        const ns = agentNamespace(objs);
+        const namespace = find(objs, 'Namespace', ns)!;
+        expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('baseline');
+        const policies = objs.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === ns);
+        const metadataBlock = policies.find((p) => p.metadata.name === 'no-instance-metadata')!;
+        expect(metadataBlock.spec.podSelector).toEqual({});
+        expect(metadataBlock.spec.policyTypes).toEqual(['Egress']);
+        // Every egress rule for these pods (NetworkPolicies add up) goes to address blocks that leave the metadata
+        // addresses out: none allows "anywhere".
+        for (const p of policies.filter((x) => (x.spec.policyTypes as string[]).includes('Egress'))) {
+          for (const rule of p.spec.egress as Obj[]) {
+            expect(rule.to?.length, p.metadata.name).toBeGreaterThan(0);
+            for (const peer of rule.to as Obj[]) {
+              const blocked = peer.ipBlock.cidr.includes(':') ? ['fd00:ec2::254/128'] : ['169.254.169.254/32'];
+              for (const b of blocked) expect(peer.ipBlock.except, p.metadata.name).toContain(b);
+            }
+          }
+        }
+      });
+
+      it(`${overlay}: the agent's identity reads no Secret, its ConfigMap holds none, and injection has a shared ledger (H3, M6)`, async () => {
+        const objs = rendered.get(overlay)!;
+        const ns = agentNamespace(objs);
+        const config = webhookConfig(objs);
+        const isAgent = (s: Obj) => s.kind === 'ServiceAccount' && s.name === 'agent' && s.namespace === ns;
+        const bindings = objs.filter((o) => (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && (o.subjects as Obj[]).some(isAgent));
+        // view: the built-in read role, which leaves Secrets out (and covers ConfigMaps: hence no secret in them).
+        expect(bindings.map((b) => b.roleRef.name)).toContain('view');
+        for (const b of bindings) expect(['view', 'seb-minter'], b.metadata.name).toContain(b.roleRef.name);
+        for (const b of bindings.filter((x) => x.roleRef.name !== 'view')) {
+          const role = find(objs, b.roleRef.kind, b.roleRef.name)!;
+          for (const r of role.rules as Obj[]) {
+            if ((r.resources as string[]).some((x) => x === 'secrets' || x === '*')) expect(r.verbs, role.metadata.name).toEqual(['create', 'delete']);
+          }
+        }
+        const sidecar = find(objs, 'ConfigMap', config.inject.configMap, ns)!;
+        const dir = await tempDir('seb-manifest-sidecar-');
+        await writeFile(path.join(dir, 'seb.yaml'), sidecar.data['seb.yaml']);
+        await expect(refuseConfigSecrets(path.join(dir, 'seb.yaml'))).resolves.toBeUndefined();
+        expect(config.inject.ledgerSecret).toBe('seb-ledger');
+        expect(config.inject.allowEmbeddedLedger).toBe(false);
+        if (overlay === 'dev') expect(find(objs, 'Secret', config.inject.ledgerSecret!, ns)?.data?.url).toBeDefined();
+      });
+    }
   });
 
   it('the protected-namespace template renders into the namespace a kustomization names', async () => {

@@ -26,7 +26,7 @@ export interface AdmissionCluster {
   readonly replicas: string[];
   /** Registers the ValidatingWebhookConfiguration (after seeding: from then on, the namespace is protected). */
   protect(): Promise<void>;
-  call(method: string, p: string, token: string, body?: unknown, contentType?: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  call(method: string, p: string, token: string, body?: unknown, contentType?: string, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 export async function startAdmissionCluster(dir: string, opts: { onRequest?: (r: RecordedRequest) => void } = {}): Promise<AdmissionCluster> {
@@ -38,10 +38,10 @@ export async function startAdmissionCluster(dir: string, opts: { onRequest?: (r:
     webhookServiceAddress: (svc) => (svc.namespace === WEBHOOK_SERVICE.namespace && svc.name === WEBHOOK_SERVICE.name && replicas.length ? replicas[turn++ % replicas.length] : undefined),
   });
   const dispatcher = new Agent({ connect: { ca: kube.caPem } });
-  const call = async (method: string, p: string, token: string, body?: unknown, contentType = 'application/json') => {
+  const call = async (method: string, p: string, token: string, body?: unknown, contentType = 'application/json', headers: Record<string, string> = {}) => {
     const res = await request(`${kube.url}${p}`, {
       method: method as Dispatcher.HttpMethod, dispatcher,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      headers: { ...headers, authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };

@@ -1,12 +1,20 @@
 // Validating admission webhooks (admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration), as kube-apiserver
-// v1.33 calls them (admission-webhook*.har, admission-review-*.json): rule / namespaceSelector / objectSelector
-// matching, one `admission.k8s.io/v1` AdmissionReview POST per matching webhook to `<url>?timeout=<n>s`, and the
-// answer turned into the API response (denial keeps the webhook's code/reason behind `admission webhook "<name>"
-// denied the request: `; a failed call is a 500 InternalError under failurePolicy Fail and ignored under Ignore).
+// v1.33 calls them (admission-webhook*.har, admission-review-*.json): rule / namespaceSelector / objectSelector /
+// matchConditions matching, one `admission.k8s.io/v1` AdmissionReview POST per matching webhook to
+// `<url>?timeout=<n>s`, and the answer turned into the API response (denial keeps the webhook's code/reason behind
+// `admission webhook "<name>" denied the request: `; a failed call is a 500 InternalError under failurePolicy Fail
+// and ignored under Ignore). ValidatingAdmissionPolicies (policy.ts) run first, as in the apiserver's plugin order.
+// Selectors follow the apiserver's matchers: a Namespace's own labels stand in for its namespace's (the NEW
+// object's on CREATE/UPDATE, the stored one's on DELETE); an objectSelector matches if the old OR the new object
+// matches, where an absent object (oldObject of a CREATE, object of a DELETE) or one without metadata
+// (PodExecOptions) never matches. matchConditions are CEL (cel.ts): a false one skips the webhook, an error fails
+// the request under failurePolicy Fail (wording not recorded) and skips the webhook under Ignore.
 import { randomUUID } from 'node:crypto';
 import { StatusError, badRequest, failure, type KubeStatus } from './status.ts';
 import { getObject, listObjects, type Obj } from './store.ts';
 import { callWebhook, webhookUrl } from './webhook-call.ts';
+import { evaluate } from './cel.ts';
+import { admitPolicies } from './policy.ts';
 import type { ResourceInfo } from './resources.ts';
 import type { Ctx, UserInfo } from './types.ts';
 
@@ -53,8 +61,8 @@ export function deleteOptionsForAdmission(ctx: Ctx, body: Obj): Obj {
   return o;
 }
 
-interface Selector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }
-function selects(sel: Selector | undefined, labels: Record<string, string> | undefined): boolean {
+export interface Selector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }
+export function selects(sel: Selector | undefined, labels: Record<string, string> | undefined): boolean {
   const l = labels ?? {};
   if (!sel) return true;
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
@@ -67,11 +75,11 @@ function selects(sel: Selector | undefined, labels: Record<string, string> | und
   }
   return true;
 }
-const emptySelector = (s: Selector | undefined): boolean => !s || (!Object.keys(s.matchLabels ?? {}).length && !(s.matchExpressions ?? []).length);
+export const emptySelector = (s: Selector | undefined): boolean => !s || (!Object.keys(s.matchLabels ?? {}).length && !(s.matchExpressions ?? []).length);
 
 const anyOf = (list: string[] | undefined, v: string): boolean => !!list && (list.includes('*') || list.includes(v));
 
-function ruleMatches(rule: Obj, a: AdmissionAttrs): boolean {
+export function ruleMatches(rule: Obj, a: AdmissionAttrs): boolean {
   if (!anyOf(rule.operations, a.operation) || !anyOf(rule.apiGroups, a.info.group) || !anyOf(rule.apiVersions, a.info.version)) return false;
   const resOk = ((rule.resources ?? []) as string[]).some((r) => {
     const [res, sub = ''] = r.split('/', 2) as [string, string?];
@@ -84,19 +92,50 @@ function ruleMatches(rule: Obj, a: AdmissionAttrs): boolean {
   return true;
 }
 
-function namespaceLabels(ctx: Ctx, a: AdmissionAttrs): Record<string, string> | undefined {
+export function namespaceLabels(ctx: Ctx, a: AdmissionAttrs): Record<string, string> | undefined {
   if (a.info.group === '' && a.info.resource === 'namespaces' && !a.subresource) {
     return ((a.operation === 'DELETE' ? a.oldObject : a.object)?.metadata?.labels ?? {}) as Record<string, string>;
   }
   return getObject(ctx.state.store, '', 'namespaces', '', a.namespace)?.metadata.labels;
 }
 
-function webhookMatches(ctx: Ctx, hook: Obj, a: AdmissionAttrs): boolean {
-  if (!((hook.rules ?? []) as Obj[]).some((r) => ruleMatches(r, a))) return false;
+/** Whether the namespaceSelector and objectSelector of a webhook (or a policy's match resources) select `a`. */
+export function selectorsMatch(ctx: Ctx, m: { namespaceSelector?: Selector; objectSelector?: Selector }, a: AdmissionAttrs): boolean {
   const clusterScoped = a.namespace === '' && !(a.info.group === '' && a.info.resource === 'namespaces');
-  if (!clusterScoped && !emptySelector(hook.namespaceSelector) && !selects(hook.namespaceSelector, namespaceLabels(ctx, a))) return false;
-  if (!emptySelector(hook.objectSelector) && !selects(hook.objectSelector, a.object?.metadata?.labels) && !selects(hook.objectSelector, a.oldObject?.metadata?.labels)) return false;
-  return true;
+  if (!clusterScoped && !emptySelector(m.namespaceSelector) && !selects(m.namespaceSelector, namespaceLabels(ctx, a))) return false;
+  if (emptySelector(m.objectSelector)) return true;
+  const labelled = (o: Obj | null): boolean => !!o && typeof o.metadata === 'object' && o.metadata !== null && selects(m.objectSelector, o.metadata.labels);
+  return labelled(a.object) || labelled(a.oldObject);
+}
+
+/** The CEL environment of a matchCondition: the request as the webhook would get it, object, oldObject. */
+export function celEnv(request: Obj, a: AdmissionAttrs): Record<string, unknown> {
+  return { request, object: a.object, oldObject: a.oldObject, params: null };
+}
+
+/** true / false from the webhook's matchConditions, or the error of the first that failed to evaluate (no false). */
+export function conditionsMatch(conditions: Obj[] | undefined, env: Record<string, unknown>): true | false | { error: string } {
+  let error: string | undefined;
+  for (const c of conditions ?? []) {
+    try {
+      const v = evaluate(String(c.expression), env);
+      if (v === false) return false;
+      if (v !== true) error ??= `match condition "${c.name}" did not evaluate to a bool`;
+    } catch (e) {
+      error ??= `failed to evaluate match condition "${c.name}": ${(e as Error).message}`;
+    }
+  }
+  return error === undefined ? true : { error };
+}
+
+function webhookMatches(ctx: Ctx, hook: Obj, a: AdmissionAttrs, request: Obj): boolean {
+  if (!((hook.rules ?? []) as Obj[]).some((r) => ruleMatches(r, a))) return false;
+  if (!selectorsMatch(ctx, hook, a)) return false;
+  const m = conditionsMatch(hook.matchConditions, celEnv(request, a));
+  if (m === true || m === false) return m;
+  if (hook.failurePolicy === 'Ignore') return false;
+  const gr = a.info.group ? `${a.info.resource}.${a.info.group}` : a.info.resource;
+  throw new StatusError(failure(403, 'Forbidden', `${gr} "${a.name}" is forbidden: ${m.error}`, { ...(a.name ? { name: a.name } : {}), ...(a.info.group ? { group: a.info.group } : {}), kind: a.info.resource }));
 }
 
 function userInfoOf(u: UserInfo): Obj {
@@ -133,8 +172,9 @@ interface Hook { config: string; hook: Obj }
 function matchingHooks(ctx: Ctx, a: AdmissionAttrs): Hook[] {
   if (a.info.group === ADMISSIONREGISTRATION) return []; // webhook configurations are never sent to webhooks
   const out: Hook[] = [];
+  const request = admissionReview(ctx, a, '').request as Obj;
   for (const c of listObjects(ctx.state.store, ADMISSIONREGISTRATION, 'validatingwebhookconfigurations')) {
-    for (const hook of (c.webhooks ?? []) as Obj[]) if (webhookMatches(ctx, hook, a)) out.push({ config: c.metadata.name, hook });
+    for (const hook of (c.webhooks ?? []) as Obj[]) if (webhookMatches(ctx, hook, a, request)) out.push({ config: c.metadata.name, hook });
   }
   return out;
 }
@@ -145,6 +185,7 @@ function matchingHooks(ctx: Ctx, a: AdmissionAttrs): Hook[] {
  * have changed while the calls were in flight).
  */
 export async function admit(ctx: Ctx, a: AdmissionAttrs): Promise<boolean> {
+  admitPolicies(ctx, a);
   const hooks = matchingHooks(ctx, a);
   if (!hooks.length) return false;
   for (const { hook } of hooks) {

@@ -1,7 +1,8 @@
 // Authentication (static bearer tokens and ServiceAccount JWTs, with kube-apiserver's 10 s cache of successful
-// token authentications) and impersonation (Impersonate-User / Impersonate-Group, checked with RBAC verb
-// `impersonate`).
-import { StatusError, forbidden, unauthorized } from './status.ts';
+// token authentications) and impersonation (Impersonate-User / -Group / -Uid / -Extra-<key>, each checked with RBAC
+// verb `impersonate` on users or serviceaccounts, groups, uids, userextras/<key>). As in kube-apiserver, the
+// impersonated user has exactly what the headers say: no uid without Impersonate-Uid, only the extras asked for.
+import { StatusError, forbidden, internalError, unauthorized } from './status.ts';
 import { getObject } from './store.ts';
 import { verifyServiceAccountToken } from './token.ts';
 import { authorize } from './rbac.ts';
@@ -54,18 +55,31 @@ export function impersonate(state: ServerState, req: http.IncomingMessage, user:
   const asUser = req.headers['impersonate-user'];
   const raw = req.headers['impersonate-group'];
   const asGroups = raw === undefined ? [] : (Array.isArray(raw) ? raw : [raw]).flatMap((g) => g.split(',').map((x) => x.trim()));
-  if (!asUser) return user;
+  const asUid = req.headers['impersonate-uid'];
+  const extra: Record<string, string[]> = {};
+  for (const [header, value] of Object.entries(req.headers)) {
+    if (!header.startsWith('impersonate-extra-') || value === undefined) continue;
+    let key = header.slice('impersonate-extra-'.length);
+    try { key = decodeURIComponent(key); } catch { /* recorded as sent */ }
+    extra[key] = [...(extra[key] ?? []), ...(Array.isArray(value) ? value : value.split(',').map((x) => x.trim()))];
+  }
+  if (!asUser) {
+    if (asGroups.length || asUid || Object.keys(extra).length) throw new StatusError(internalError('requested impersonation of groups, extras or a uid without impersonating a user'));
+    return user;
+  }
   const target = String(asUser);
   const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(target);
-  const check = (resource: string, name: string, namespace = ''): void => {
-    if (!authorize(state.store, user, { verb: 'impersonate', group: '', resource, namespace, name }).allowed) {
-      throw new StatusError(forbidden(user.username, 'impersonate', { group: '', resource }, '', namespace, name));
+  const check = (resource: string, name: string, namespace = '', group = '', subresource = ''): void => {
+    if (!authorize(state.store, user, { verb: 'impersonate', group, resource, subresource, namespace, name }).allowed) {
+      throw new StatusError(forbidden(user.username, 'impersonate', { group, resource }, subresource, namespace, name));
     }
   };
   if (sa) check('serviceaccounts', sa[2]!, sa[1]!);
   else check('users', target);
   for (const g of asGroups) check('groups', g);
+  for (const [key, values] of Object.entries(extra)) for (const v of values) check('userextras', v, '', 'authentication.k8s.io', key);
+  if (asUid) check('uids', String(asUid), '', 'authentication.k8s.io');
   const groups = sa && !asGroups.length ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`] : [...asGroups];
   if (target !== 'system:anonymous' && !groups.includes('system:authenticated')) groups.push('system:authenticated');
-  return { username: target, groups };
+  return { username: target, ...(asUid ? { uid: String(asUid) } : {}), groups, ...(Object.keys(extra).length ? { extra } : {}) };
 }

@@ -1,4 +1,5 @@
-// Virtual create-only resources: TokenRequest (serviceaccounts/<name>/token), SelfSubjectReview (kubectl auth
+// Virtual create-only resources: TokenRequest (serviceaccounts/<name>/token, sent to validating admission like any
+// create of a subresource), SelfSubjectReview (kubectl auth
 // whoami), SelfSubjectAccessReview / SubjectAccessReview / LocalSubjectAccessReview (kubectl auth can-i),
 // SelfSubjectRulesReview (can-i --list).
 import { StatusError, conflict, invalid, notFound } from './status.ts';
@@ -9,6 +10,7 @@ import { mintServiceAccountToken, type BoundRef } from './token.ts';
 import { decodeBody } from './http.ts';
 import { fieldManager } from './write.ts';
 import { leafPaths, toFieldsV1 } from './managed.ts';
+import { admit, writeOptions } from './admission.ts';
 import type { Ctx, ServerState, Target, UserInfo } from './types.ts';
 
 const managed = (ctx: Ctx, apiVersion: string, spec: Obj, subresource?: string): Obj[] => [{
@@ -52,9 +54,20 @@ export function issueToken(state: ServerState, ns: string, name: string, spec: T
   };
 }
 
-export function tokenRequest(ctx: Ctx, t: Target): Obj {
+/** POST serviceaccounts/<name>/token: validating admission (CREATE of the token subresource, the TokenRequest as its object), then the token. */
+export async function tokenRequest(ctx: Ctx, t: Target): Promise<Obj> {
   const body = decodeBody(ctx);
   const spec = (body.spec ?? {}) as TokenRequestSpec;
+  if (!getObject(ctx.state.store, '', 'serviceaccounts', t.namespace, t.name)) throw new StatusError(notFound({ group: '', resource: 'serviceaccounts' }, t.name));
+  const sub = t.info.subresources.get('token')!;
+  await admit(ctx, {
+    operation: 'CREATE', info: t.info, subresource: 'token', kind: { group: sub.group, version: sub.version, kind: sub.kind }, name: t.name, namespace: t.namespace,
+    object: {
+      kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name: t.name, namespace: t.namespace, creationTimestamp: null },
+      spec: { audiences: spec.audiences ?? null, expirationSeconds: spec.expirationSeconds ?? 3600, boundObjectRef: spec.boundObjectRef ?? null }, status: { token: '', expirationTimestamp: null },
+    },
+    oldObject: null, options: writeOptions(ctx, 'CreateOptions'), dryRun: ctx.query.getAll('dryRun').includes('All'),
+  });
   const r = issueToken(ctx.state, t.namespace, t.name, spec);
   return {
     kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1',

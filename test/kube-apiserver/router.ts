@@ -58,7 +58,7 @@ async function handleResource(ctx: Ctx, t: Target): Promise<void> {
   const allowed = t.subresource ? t.info.subresources.get(t.subresource)!.verbs : t.info.verbs;
   if (!allowed.includes(verb === 'watch' ? 'watch' : verb)) throw new StatusError(methodNotSupported(gr, verb));
   if (REVIEWS.has(t.info.resource)) return sendObject(ctx, 201, review(ctx, t));
-  if (t.info.resource === 'serviceaccounts' && t.subresource === 'token') return sendObject(ctx, 201, tokenRequest(ctx, t));
+  if (t.info.resource === 'serviceaccounts' && t.subresource === 'token') return sendObject(ctx, 201, await tokenRequest(ctx, t));
   // RBAC saw the connect request as `get` (the WebSocket GET) or `create` (SPDY's POST) on pods/exec, as in v1.33.
   if (t.info.resource === 'pods' && ['exec', 'attach', 'portforward'].includes(t.subresource)) return connectPod(ctx, t);
   if (t.info.resource === 'pods' && t.subresource === 'eviction') return sendObject(ctx, 201, await evict(ctx, t));

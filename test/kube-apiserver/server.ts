@@ -29,6 +29,8 @@ export interface KubeApiServer {
   namespace: string;
   store: Store;
   state: ServerState;
+  /** Adds a static token for `user` (like a line of --token-auth-file) and returns it: e.g. a node or a control-plane user. */
+  addUser(user: UserInfo): string;
   /** Issues a ServiceAccount token like POST .../serviceaccounts/<name>/token. */
   createToken(namespace: string, serviceAccount: string, spec?: { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: { kind: string; apiVersion?: string; name: string; uid?: string } }): string;
   /** Reads a stored object (group '' for the core group). */
@@ -108,6 +110,11 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
   const url = `https://127.0.0.1:${port}`;
   const kube: KubeApiServer = {
     url, port, caPem: cert.caPem, tokens, namespace, store: state.store, state,
+    addUser(user) {
+      const t = token();
+      staticTokens.set(t, { ...user, groups: user.groups.includes('system:authenticated') ? user.groups : [...user.groups, 'system:authenticated'] });
+      return t;
+    },
     createToken: (ns, sa, spec = {}) => issueToken(state, ns, sa, spec).token,
     getObject: (group, resource, ns, name) => getObject(state.store, group, resource, ns, name),
     kubeconfig(tok, file) {
