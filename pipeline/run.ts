@@ -96,19 +96,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // written. Nothing goes upstream that the ledger does not know of, and no nonce is reserved without a record.
     const execution = { cid, nonce, instanceId: deps.instanceId, principal: identity.principal, ...(identity.credentialId ? { credentialId: identity.credentialId } : {}), expiresAt: cert.payload.exp };
     const commitInput = { reservation: { cid, nonce, subject: cert.payload.sub, instanceId: deps.instanceId, expiresAt: cert.payload.exp }, execution, policyEpoch: cert.payload.policyEpoch, revocationEpoch: cert.payload.revocationEpoch };
-    const commit = await timedAsync('commit', async () => {
-      const allowStages = [...stages, { stage: 'commit' as const, ok: true, ms: 0 }];
-      const body = decisionBody({ subject: deps.subject, contract: request, cid, stages: allowStages, ...(staged !== undefined ? { staged } : {}) });
-      const r = deps.audit
-        ? await deps.audit.append('decision', body, cid, (row) => deps.ledger.commitExecution({ ...commitInput, decision: row }))
-        : await deps.ledger.commitExecution(commitInput);
-      return r.ok ? { ok: true as const, value: undefined } : { ok: false as const, error: r.error };
-    });
-    stages.push(commit.record);
-    if (!commit.verdict.ok) {
-      await identity.release?.().catch(() => undefined);
-      return deny(commit.verdict.error, cert);
-    }
     const started = performance.now();
     const completeOnce = async (outcome: ExecutionOutcome): Promise<LedgerResult<void>> => {
       const finish = { cid, nonce, result: outcome.result };
@@ -132,6 +119,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       return result;
     };
+    const commit = await timedAsync('commit', async () => {
+      const allowStages = [...stages, { stage: 'commit' as const, ok: true, ms: 0 }];
+      const body = decisionBody({ subject: deps.subject, contract: request, cid, stages: allowStages, ...(staged !== undefined ? { staged } : {}) });
+      const r = deps.audit
+        ? await deps.audit.append('decision', body, cid, (row) => deps.ledger.commitExecution({ ...commitInput, decision: row }))
+        : await deps.ledger.commitExecution(commitInput);
+      return r.ok ? { ok: true as const, value: undefined } : { ok: false as const, error: r.error };
+    });
+    stages.push(commit.record);
+    if (!commit.verdict.ok) {
+      await identity.release?.().catch(() => undefined);
+      // A commit whose answer was lost may still have committed: close that execution as not forwarded (a no-op
+      // when nothing was committed), so the ledger never keeps an execution that will never get an outcome.
+      if (commit.verdict.error.code === 'SEB_LEDGER_UNAVAILABLE') void complete({ result: 'not_forwarded', error: 'the commit did not answer in time; seb did not send the call' });
+      return deny(commit.verdict.error, cert);
+    }
     return { kind: 'allow', cert, identity, stages, complete };
   };
 }
