@@ -53,7 +53,9 @@ export function startEpochWatch(options: EpochWatchOptions): EpochWatch {
   let timer: NodeJS.Timeout | undefined;
 
   const merge = (seen: Epochs) => {
-    // Epochs only grow: a heartbeat read taken before a notification must not undo it.
+    // Epochs only grow: a heartbeat read taken before a notification must not undo it. A heartbeat can also be
+    // the first to bring a new value (it raced the notification): that is an epoch change like any other.
+    if (epochs) for (const name of ['policy', 'revocation'] as const) if (seen[name] > epochs[name]) emit({ kind: 'epoch', detail: `${name}=${seen[name]}` });
     epochs = epochs ? { policy: Math.max(epochs.policy, seen.policy), revocation: Math.max(epochs.revocation, seen.revocation) } : seen;
   };
 
