@@ -130,9 +130,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     stages.push(commit.record);
     if (!commit.verdict.ok) {
       await identity.release?.().catch(() => undefined);
-      // A commit whose answer was lost may still have committed: close that execution as not forwarded (a no-op
-      // when nothing was committed), so the ledger never keeps an execution that will never get an outcome.
-      if (commit.verdict.error.code === 'SEB_LEDGER_UNAVAILABLE') void complete({ result: 'not_forwarded', error: 'the commit did not answer in time; seb did not send the call' });
+      // A commit whose answer was lost may still have committed; it is not closed from here (a retry of the same
+      // certificate could commit the same (cid, nonce) meanwhile, and a late close would land on that). Such an
+      // execution stays without an outcome until crash recovery reports it.
       return deny(commit.verdict.error, cert);
     }
     return { kind: 'allow', cert, identity, stages, complete };

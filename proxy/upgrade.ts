@@ -50,9 +50,24 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
     writeRawRefusal(client, 'SEB_BAD_REQUEST', 'the upgrade request target is not a normalised origin-form path');
     return finish('refused', { code: 'SEB_BAD_REQUEST' });
   }
-  // exec/attach/portforward open sessions into workloads: they pass the gate like any mutation.
+  // exec/attach/portforward open sessions into workloads: they pass the gate like any mutation. While the gate
+  // decides, the client is read (keeping any early bytes for upstream) so that an agent leaving is noticed: an
+  // upgraded socket is half-open and would otherwise look alive.
+  const early: Buffer[] = [];
+  let gone = false;
+  const keep = (chunk: Buffer) => { early.push(chunk); };
+  const left = () => { gone = true; };
+  client.on('data', keep);
+  client.once('end', left);
+  client.once('close', left);
+  client.once('error', left);
   const sent = upstreamRequestHeaders(req.headers); // judged exactly as forwarded (see request.ts)
   const gate = await checkGate(ctx, dest, { host: dest.authority.host, ...(req.headers.host ? { hostHeader: req.headers.host } : {}), method: req.method ?? 'GET', url: target, headers: sent, body: Buffer.alloc(0) });
+  client.off('data', keep);
+  client.off('end', left);
+  client.off('close', left);
+  client.off('error', left);
+  client.pause();
   if (gate.kind === 'deny') {
     const r = gate.response;
     const lines = Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`);
@@ -70,6 +85,13 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
       if (!r.ok) ctx.logger.error({ event: 'outcome_not_recorded', cid: gate.cid, code: r.error.code, error: r.error.message }, 'the outcome record of an executed mutation could not be written');
     });
   };
+  // An agent that left while the gate decided: nothing is sent on its behalf.
+  if (gone || client.destroyed || !client.writable) {
+    client.destroy();
+    complete({ result: 'not_forwarded', error: 'the agent disconnected before seb forwarded the upgrade; nothing was sent' });
+    if (gate.kind === 'execute') void gate.identity.release?.().catch(() => undefined);
+    return finish('client_gone', { sent: false, ...(gate.kind === 'execute' ? { mutation: true, cid: gate.cid, stages: gate.stages } : {}) });
+  }
   if (gate.kind === 'execute') client.once('close', () => { complete({ result: 'uncertain', error: 'the connection closed before the platform answered' }); void gate.identity.release?.().catch(() => undefined); });
   const upstream = upstreamFor(ctx.config.upstreams, dest);
   const url = new URL(upstream.origin);
@@ -96,6 +118,7 @@ async function gateThenRelay(ctx: ProxyContext, req: IncomingMessage, client: Du
     client.write(rawHead(res));
     if (upstreamHead.length > 0) client.write(upstreamHead);
     if (head.length > 0) upstreamSocket.write(head);
+    for (const chunk of early) upstreamSocket.write(chunk);
     upstreamSocket.pipe(client);
     client.pipe(upstreamSocket);
     upstreamSocket.on('error', () => client.destroy());
