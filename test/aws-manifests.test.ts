@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assumeExecutorRole, createSts, sessionName } from '../platforms/aws/mint.ts';
 import { strictJsonBody } from '../parsers/body.ts';
+import { READ_OPERATIONS, RELEASES_SECRETS } from '../parsers/aws/reads.ts';
 import type { VerifiedCertificate } from '../certs/sab/verify.ts';
 import { awsQuery, xmlField } from './helpers/aws-query.ts';
 import { requireCommand, startMoto, type Moto } from './helpers/services.ts';
@@ -127,6 +128,7 @@ function conditionHolds(condition: Statement['Condition'], ctx: Context): boolea
         case 'StringLike': ok = one((w, v) => glob(w, v)); break;
         case 'ArnLike': ok = one((w, v) => glob(w, v)); break;
         case 'ArnNotLike': ok = !one((w, v) => glob(w, v)); break; // negated operators hold when the key is absent
+        case 'StringNotLike': ok = !one((w, v) => glob(w, v)); break;
         case 'Null': ok = (wanted[0] === 'true') === !present; break;
         case 'ForAllValues:StringEquals': ok = values.every((v) => wanted.includes(v)); break;
         default: throw new Error(`the test's evaluator does not know ${op}: extend it before using ${op} in a manifest`);
@@ -142,9 +144,21 @@ const matchesAction = (s: Statement, action: string) =>
 const matchesResource = (s: Statement, resource: string) => list(s.Resource).some((p) => glob(p, resource));
 
 /** Does the SCP deny `action` on `resource` to `principalArn`? (SCPs here only deny; FullAWSAccess allows the rest.) */
-function scpDenies(scp: Policy, principalArn: string, action: string, resource = '*'): boolean {
-  return scp.Statement.some((s) => s.Effect === 'Deny' && matchesAction(s, action) && matchesResource(s, resource) && conditionHolds(s.Condition, { 'aws:PrincipalArn': principalArn }));
+function scpDenies(scp: Policy, principalArn: string, action: string, resource = '*', ctx: Context = {}): boolean {
+  return scp.Statement.some((s) => s.Effect === 'Deny' && matchesAction(s, action) && matchesResource(s, resource) && conditionHolds(s.Condition, { ...ctx, 'aws:PrincipalArn': principalArn }));
 }
+
+/** Does an identity policy without conditions deny, or allow, `action` on every resource? */
+const identityDenies = (policy: Policy, action: string) => policy.Statement.some((s) => s.Effect === 'Deny' && matchesAction(s, action) && matchesResource(s, '*'));
+const identityAllows = (policy: Policy, action: string) => !identityDenies(policy, action) && policy.Statement.some((s) => s.Effect === 'Allow' && matchesAction(s, action) && matchesResource(s, '*'));
+
+/** READ_OPERATIONS as IAM actions: an API operation is authorised under its own name, but for these. */
+const IAM_ACTION_OF: Record<string, string> = { 'dynamodb:TransactGetItems': 'dynamodb:GetItem' };
+const READ_ACTIONS = Object.entries(READ_OPERATIONS).flatMap(([service, ops]) => [...ops].map((op) => IAM_ACTION_OF[`${service}:${op}`] ?? `${service}:${op}`));
+/** The secret reads seb certifies (targets.ts) and mints executor sessions for: the SCP lets only the executor make them. */
+const CERTIFIABLE_SECRET_READS = ['ec2:GetPasswordData', 'ec2:GetConsoleScreenshot', 'ec2:GetConsoleOutput', 'ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParameterHistory'];
+/** Sessions the SCP leaves to IAM (they stay under the SCP), except the executor role's, which only seb may start. */
+const SESSIONS_LEFT_TO_IAM = ['sts:AssumeRole', 'sts:AssumeRoleWithSAML', 'sts:AssumeRoleWithWebIdentity'];
 
 /** Does the trust policy allow `action` for `principalArn` with this request context? (No Deny statements here.) */
 function trustAllows(trust: Policy, principalArn: string, action: string, ctx: Context): boolean {
@@ -276,7 +290,7 @@ describe('manifests/aws: documents', () => {
     const changes = ['ec2:AuthorizeSecurityGroupIngress', 'ec2:ModifySecurityGroupRules', 'ec2:TerminateInstances', 'ec2:RunInstances', 'autoscaling:SetDesiredCapacity',
       'iam:UpdateAssumeRolePolicy', 'iam:PutRolePolicy', 'iam:CreateAccessKey', 's3:PutObject', 'lambda:UpdateFunctionCode', 'organizations:LeaveOrganization', 'ec2:GetPasswordData', 'sts:GetFederationToken', 'newservice:DoAnything'];
     for (const who of [agent, seb, admin]) for (const action of changes) expect(scpDenies(scp, who, action), `${who} ${action}`).toBe(true);
-    for (const action of changes.filter((a) => a !== 'newservice:DoAnything')) expect(scpDenies(scp, `arn:aws:iam::${ACCOUNT}:role/seb-executor`, action), action).toBe(false);
+    for (const action of changes.filter((a) => a !== 'newservice:DoAnything' && a !== 'sts:GetFederationToken')) expect(scpDenies(scp, `arn:aws:iam::${ACCOUNT}:role/seb-executor`, action), action).toBe(false);
     for (const read of ['ec2:DescribeSecurityGroups', 'ec2:describeinstances', 'autoscaling:DescribeAutoScalingGroups', 'sts:GetCallerIdentity', 'iam:GetRole']) expect(scpDenies(scp, agent, read), read).toBe(false);
     for (const a of ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity']) {
       expect(scpDenies(scp, seb, a, `arn:aws:iam::${ACCOUNT}:role/seb-executor`), a).toBe(false);
@@ -285,6 +299,60 @@ describe('manifests/aws: documents', () => {
     }
     expect(scpDenies(scp, agent, 'sts:AssumeRoleWithWebIdentity', `arn:aws:iam::${ACCOUNT}:role/seb-executor`)).toBe(true);
   });
+
+  it('every read that releases a secret (RELEASES_SECRETS) is denied to the agent, and by the SCP (the executor may make only the certifiable ones)', () => {
+    const agentPolicy = rendered('agent-read-only');
+    const scp = rendered('scp-deny-mutations');
+    const agent = `arn:aws:iam::${ACCOUNT}:role/agent`;
+    const seb = `arn:aws:iam::${ACCOUNT}:role/seb-broker`;
+    const executor = EXECUTOR_ARN;
+    for (const a of [...CERTIFIABLE_SECRET_READS, ...SESSIONS_LEFT_TO_IAM]) expect(Object.keys(RELEASES_SECRETS), a).toContain(a);
+    for (const action of Object.keys(RELEASES_SECRETS)) {
+      expect(identityDenies(agentPolicy, action), `agent-read-only.json denies ${action}`).toBe(true);
+      if (SESSIONS_LEFT_TO_IAM.includes(action)) {
+        for (const who of [agent, executor]) expect(scpDenies(scp, who, action, EXECUTOR_ARN), `${who} ${action} on the executor role`).toBe(true);
+        expect(scpDenies(scp, seb, action, `arn:aws:iam::${ACCOUNT}:role/other`), action).toBe(false); // role sessions stay under this SCP
+        continue;
+      }
+      for (const who of [agent, seb]) expect(scpDenies(scp, who, action), `the SCP denies ${action} to ${who}`).toBe(true);
+      expect(scpDenies(scp, executor, action), `the SCP ${CERTIFIABLE_SECRET_READS.includes(action) ? 'lets' : 'denies'} the executor ${action}`).toBe(!CERTIFIABLE_SECRET_READS.includes(action));
+    }
+    // a certified SecureString read decrypts through SSM: only that Decrypt is left to the executor
+    expect(scpDenies(scp, executor, 'kms:Decrypt', '*', { 'kms:ViaService': 'ssm.eu-west-1.amazonaws.com' })).toBe(false);
+    expect(scpDenies(scp, executor, 'kms:Decrypt', '*', { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' })).toBe(true);
+    expect(scpDenies(scp, agent, 'kms:Decrypt', '*', { 'kms:ViaService': 'ssm.eu-west-1.amazonaws.com' })).toBe(true);
+  });
+
+  it('every read seb passes (READ_OPERATIONS) is allowed to seb\'s identity and to the agent\'s policy, and not denied by the SCP; services seb refuses are not granted', () => {
+    const sebPolicy = rendered('seb-policy');
+    const agentPolicy = rendered('agent-read-only');
+    const scp = rendered('scp-deny-mutations');
+    expect(READ_ACTIONS.length).toBeGreaterThan(200);
+    for (const action of READ_ACTIONS) {
+      expect(identityAllows(sebPolicy, action), `seb-policy.json allows ${action}`).toBe(true);
+      expect(identityAllows(agentPolicy, action), `agent-read-only.json allows ${action}`).toBe(true);
+      for (const who of ['agent', 'seb-broker']) expect(scpDenies(scp, `arn:aws:iam::${ACCOUNT}:role/${who}`, action), `the SCP lets ${who} ${action}`).toBe(false);
+    }
+    const services = new Set([...Object.keys(READ_OPERATIONS), 'sts']);
+    for (const policy of [sebPolicy, agentPolicy]) for (const s of policy.Statement.filter((x) => x.Effect === 'Allow')) {
+      for (const a of list(s.Action)) expect(services, `${s.Sid} grants ${a}, of a service seb has no reads of`).toContain(a.split(':')[0]);
+    }
+  });
+
+  it.skipIf(lintSkip !== undefined)('every wildcard seb\'s and the agent\'s policies allow matches only reads seb passes (in cfn-lint\'s action database)', async () => {
+    const found = await run('python3', ['-c', 'import cfnlint, os; print(os.path.join(os.path.dirname(cfnlint.__file__), "data", "AdditionalSpecs", "Policies.json"))']);
+    expect(found.code, found.stderr).toBe(0);
+    const db = JSON.parse(readFileSync(found.stdout.trim(), 'utf8')) as Record<string, { Actions: Record<string, unknown> }>;
+    const reads = new Set(READ_ACTIONS.map((a) => a.toLowerCase()));
+    for (const name of ['seb-policy', 'agent-read-only']) for (const s of rendered(name).Statement.filter((x) => x.Effect === 'Allow')) {
+      for (const pattern of list(s.Action).filter((a) => a.includes('*'))) {
+        const [service, action] = pattern.split(':') as [string, string];
+        const matching = Object.keys(db[service]?.Actions ?? {}).filter((a) => glob(action, a, true));
+        expect(matching.length, `${name}: ${pattern} matches actions`).toBeGreaterThan(1);
+        for (const a of matching) expect(reads.has(`${service}:${a}`), `${name}: ${pattern} also allows ${service}:${a}, which seb does not pass as a read`).toBe(true);
+      }
+    }
+  }, 30_000);
 
   it('the trust policy admits exactly the AssumeRole request seb\'s minting code makes, and nothing looser', async () => {
     const trust = rendered('executor-trust-policy');
@@ -338,7 +406,7 @@ try:
 except ClientError as e:
     out['malformed'] = e.response['Error']['Code']
 iam.create_user(UserName='seb-broker')
-for n in ('seb-policy', 'agent-read-only'): iam.attach_user_policy(UserName='seb-broker', PolicyArn=policies[n])
+iam.attach_user_policy(UserName='seb-broker', PolicyArn=policies['seb-policy'])
 iam.create_user(UserName='agent')
 iam.attach_user_policy(UserName='agent', PolicyArn=policies['agent-read-only'])
 iam.create_user(UserName='intruder')

@@ -10,6 +10,8 @@ const FN = '(?<fn>[^/]+)';
 /** GET path templates of Lambda's read operations. */
 const READS: readonly RegExp[] = [
   /^\/2015-03-31\/functions\/?$/, // ListFunctions
+  // GetFunction returns the plaintext environment variables and a presigned URL of the code: read as configuration,
+  // like EC2 user data (reads.ts); secrets belong in SSM SecureString parameters or Secrets Manager (README)
   new RegExp(`^/2015-03-31/functions/${FN}$`), // GetFunction
   new RegExp(`^/2015-03-31/functions/${FN}/(configuration|policy|versions|aliases)$`),
   new RegExp(`^/2015-03-31/functions/${FN}/aliases/[^/]+$`), // GetAlias

@@ -62,9 +62,10 @@ export const READ_OPERATIONS: Readonly<Record<string, ReadonlySet<string>>> = {
     DescribeTable DescribeTableReplicaAutoScaling DescribeTimeToLive GetItem GetResourcePolicy ListBackups
     ListContributorInsights ListExports ListGlobalTables ListImports ListTables ListTagsOfResource Query Scan TransactGetItems
   `),
-  // not the GetParameter family (values, SecureStrings decrypted), nor what shows command or task parameters
+  // not the GetParameter family (values, SecureStrings decrypted), nor what shows command, task or automation
+  // parameters and outputs
   ssm: names(`
-    DescribeAutomationExecutions DescribeDocument DescribeDocumentPermission DescribeInstanceInformation
+    DescribeDocument DescribeDocumentPermission DescribeInstanceInformation
     DescribeInstanceProperties DescribeParameters DescribePatchBaselines DescribeSessions GetCalendarState GetConnectionStatus
     GetDocument GetServiceSetting ListAssociations ListComplianceItems ListComplianceSummaries ListDocumentVersions ListDocuments
     ListResourceComplianceSummaries ListTagsForResource
@@ -113,6 +114,7 @@ export const RELEASES_SECRETS: Readonly<Record<string, string>> = {
   'ssm:GetParameterHistory': 'returns parameter values (SecureStrings decrypted with WithDecryption)',
   'ssm:GetAccessToken': 'hands out credentials',
   'ssm:GetCommandInvocation': 'returns command output',
+  'ssm:DescribeAutomationExecutions': 'returns automation outputs and variables, which can hold decrypted values',
   'ec2:GetPasswordData': 'returns the instance\'s encrypted administrator password',
   'ec2:GetConsoleScreenshot': 'shows the instance\'s console',
   'ec2:GetConsoleOutput': 'returns the instance\'s console output, where boot scripts print generated passwords',
