@@ -5,7 +5,10 @@
 //   listeners shared with the node), shareProcessNamespace (the same /proc within the pod);
 // - the node itself: privileged containers, added capabilities, allowPrivilegeEscalation, Windows hostProcess,
 //   hostPath volumes (the kubelet keeps every volume of every pod under /var/lib/kubelet/pods);
-// - seb's Secrets (ledger URL, AWS keys) referenced by an agent container (env, envFrom) or by any volume.
+// - seb's Secrets (ledger URL, AWS keys) referenced by an agent container (env, envFrom) or by any volume;
+// - an ephemeral container targeting seb or seb-init (targetContainerName): it joins that container's process
+//   namespace and reads its environment and token through /proc. The API server refuses ephemeral containers on
+//   CREATE anyway; refusing them here keeps that true whatever a later webhook or version does.
 // seb's own containers are built by the injector and never carry these, so every other container is checked,
 // ephemeral ones included.
 import { isPlainObject } from './inject-patch.ts';
@@ -22,6 +25,11 @@ export function podRefusal(spec: Obj, settings: InjectSettings): string | undefi
   if (hostProcess(spec.securityContext)) return 'the pod sets securityContext.windowsOptions.hostProcess: its containers would run as processes of the node; remove it';
   for (const v of list(spec.volumes)) {
     if (isPlainObject(v.hostPath)) return `volume ${String(v.name)} is a hostPath: through the node's filesystem the agent could read seb's token and state (the kubelet keeps them under /var/lib/kubelet/pods); use an emptyDir, a ConfigMap or a PersistentVolumeClaim instead`;
+  }
+  for (const c of list(spec.ephemeralContainers)) {
+    if (c.targetContainerName === SIDECAR_NAME || c.targetContainerName === INIT_NAME) {
+      return `ephemeral container ${String(c.name)} targets ${String(c.targetContainerName)}: it would share seb's process namespace and read its token and environment through /proc; target the agent's container instead`;
+    }
   }
   const secrets = sebSecrets(settings);
   for (const v of list(spec.volumes)) {

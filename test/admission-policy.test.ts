@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeApiServer, type KubeApiServer } from './kube-apiserver/index.ts';
 import { startWebhook, type Webhook } from './kube-apiserver-tests/webhook-helpers.ts';
 import { CelError, evaluate } from './kube-apiserver/cel.ts';
-import { controlPlaneExclusion, PROTECTED_LABEL } from '../admission/webhook-config.ts';
+import { controlPlaneExclusion, NAMESPACE_CONTROLLER_EXCLUSION, NAMESPACE_RULES, PROTECTED_LABEL } from '../admission/webhook-config.ts';
 import { REPO_ROOT } from './helpers/run.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -157,6 +157,106 @@ describe('what the API server sends to a webhook (the test server\'s matchers)',
     expect(await sent(() => call('POST', `/api/v1/namespaces/${NS}/serviceaccounts/agent/token`, admin, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} }))).toEqual(['CREATE serviceaccounts/token agent']);
     expect(await sent(() => call('DELETE', `/api/v1/namespaces/${NS}/pods/ex`, gc))).toEqual([]);
     await must('DELETE', `${ADMISSION}/validatingwebhookconfigurations/exclusion`);
+  });
+});
+
+describe('a controller\'s exemption is its own writes, with its own token', () => {
+  let hook: Webhook;
+  let tokens: Record<string, string>;
+  const DEPLOY = `/apis/apps/v1/namespaces/${NS}/deployments/gc-web`;
+  const impersonating = async (user: string, method: string, p: string, body: unknown, extra: Record<string, string> = {}) => {
+    const res = await request(`${kube.url}${p}`, {
+      method: method as Dispatcher.HttpMethod, dispatcher, body: JSON.stringify(body),
+      headers: { authorization: `Bearer ${admin}`, 'content-type': MERGE, 'impersonate-user': user, ...extra },
+    });
+    return { status: res.statusCode, body: (await res.body.json()) as Json };
+  };
+  const sent = async (action: () => Promise<unknown>): Promise<string[]> => {
+    hook.reviews.length = 0;
+    await action();
+    return hook.reviews.map((r) => `${r.request.operation} ${r.request.resource.resource}${r.request.subResource ? `/${r.request.subResource}` : ''} ${r.request.name} by ${r.request.userInfo.username}`);
+  };
+  const GC = 'system:serviceaccount:kube-system:generic-garbage-collector';
+  const NSC = 'system:serviceaccount:kube-system:namespace-controller';
+  const HPA = 'system:serviceaccount:kube-system:horizontal-pod-autoscaler';
+
+  beforeAll(async () => {
+    // The webhook denies whatever it is sent: what reaches it is what the exclusion lets through to seb.
+    hook = await startWebhook(() => ({ allowed: false, status: { code: 403, reason: 'Forbidden', message: 'seb denied this request' } }));
+    await namespace('ctl');
+    expect((await label('ctl', 'true')).status).toBe(200); // before the webhook, which denies whatever it is sent
+    await must('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'gc-web', labels: { app: 'web' } }, spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'registry.k8s.io/pause:3.10' }] } } } });
+    for (const sa of ['namespace-controller', 'horizontal-pod-autoscaler']) await must('POST', '/api/v1/namespaces/kube-system/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa } });
+    await must('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'controllers-test' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: ['namespace-controller', 'horizontal-pod-autoscaler'].map((name) => ({ kind: 'ServiceAccount', name, namespace: 'kube-system' })),
+    });
+    tokens = {
+      gc: kube.createToken('kube-system', 'generic-garbage-collector', { expirationSeconds: 3600 }),
+      nsc: kube.createToken('kube-system', 'namespace-controller', { expirationSeconds: 3600 }),
+      hpa: kube.createToken('kube-system', 'horizontal-pod-autoscaler', { expirationSeconds: 3600 }),
+    };
+    await must('POST', `${ADMISSION}/validatingwebhookconfigurations`, {
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'controllers' },
+      webhooks: [
+        { name: 'controllers.observe.test', admissionReviewVersions: ['v1'], sideEffects: 'None', clientConfig: { url: hook.url, caBundle: hook.caBundle },
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NS } },
+          rules: [{ operations: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'], apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], scope: 'Namespaced' }], matchConditions: [controlPlaneExclusion()] },
+        { name: 'namespaces.observe.test', admissionReviewVersions: ['v1'], sideEffects: 'None', clientConfig: { url: hook.url, caBundle: hook.caBundle },
+          objectSelector: { matchLabels: { [PROTECTED_LABEL]: 'true' } }, rules: structuredClone(NAMESPACE_RULES), matchConditions: [{ ...NAMESPACE_CONTROLLER_EXCLUSION }] },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await must('DELETE', `${ADMISSION}/validatingwebhookconfigurations/controllers`);
+    await hook?.close();
+  });
+
+  it('an impersonated garbage collector (no uid) is sent to the webhook and denied, whatever it asks', async () => {
+    const gcUpdate = () => impersonating(GC, 'PATCH', DEPLOY, { spec: { template: { spec: { containers: [{ name: 'web', image: 'evil.example/miner:1' }] } } } });
+    expect(await sent(gcUpdate)).toEqual([`UPDATE deployments gc-web by ${GC}`]);
+    const res = await gcUpdate();
+    expect(res.status).toBe(403);
+    expect(res.body.message).toContain('seb denied this request');
+    expect(await sent(() => impersonating(GC, 'DELETE', DEPLOY, {}))).toEqual([`DELETE deployments gc-web by ${GC}`]);
+    expect(kube.getObject('apps', 'deployments', NS, 'gc-web')!.spec.template.spec.containers[0].image).toBe('registry.k8s.io/pause:3.10');
+  });
+
+  it('the garbage collector\'s own token: it orphans (ownerReferences only) without the webhook; a spec change or a label is sent', async () => {
+    const owner = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: '6d1f1a52-0c4e-4b8f-9a55-2f8c1f0e9b11' };
+    expect(await sent(() => call('PATCH', DEPLOY, tokens.gc!, { metadata: { ownerReferences: [owner] } }, MERGE))).toEqual([]);
+    expect(await sent(() => call('PATCH', DEPLOY, tokens.gc!, { metadata: { ownerReferences: null } }, MERGE))).toEqual([]);
+    expect(await sent(() => call('PATCH', DEPLOY, tokens.gc!, { spec: { replicas: 7 } }, MERGE))).toEqual([`UPDATE deployments gc-web by ${GC}`]);
+    expect(await sent(() => call('PATCH', DEPLOY, tokens.gc!, { metadata: { labels: { app: 'other' } } }, MERGE))).toEqual([`UPDATE deployments gc-web by ${GC}`]);
+    expect(await sent(() => call('PATCH', `${DEPLOY}/scale`, tokens.gc!, { spec: { replicas: 7 } }, MERGE))).toEqual([`UPDATE deployments/scale gc-web by ${GC}`]);
+  });
+
+  it('the autoscaler scales (*/scale) without the webhook, with its own token only; anything else it asks is sent', async () => {
+    expect(await sent(() => call('PATCH', `${DEPLOY}/scale`, tokens.hpa!, { spec: { replicas: 2 } }, MERGE))).toEqual([]);
+    expect(await sent(() => impersonating(HPA, 'PATCH', `${DEPLOY}/scale`, { spec: { replicas: 3 } }))).toEqual([`UPDATE deployments/scale gc-web by ${HPA}`]);
+    expect(await sent(() => call('PATCH', DEPLOY, tokens.hpa!, { spec: { replicas: 4 } }, MERGE))).toEqual([`UPDATE deployments gc-web by ${HPA}`]);
+  });
+
+  it('the namespace controller cannot remove the protect label, with its own token or impersonated', async () => {
+    const removal = { metadata: { labels: { [PROTECTED_LABEL]: null } } };
+    expect(await sent(() => call('PATCH', '/api/v1/namespaces/ctl', tokens.nsc!, removal, MERGE))).toEqual([`UPDATE namespaces ctl by ${NSC}`]);
+    expect(await sent(() => impersonating(NSC, 'PATCH', '/api/v1/namespaces/ctl', removal))).toEqual([`UPDATE namespaces ctl by ${NSC}`]);
+    expect(kube.getObject('', 'namespaces', '', 'ctl')!.metadata.labels[PROTECTED_LABEL]).toBe('true');
+  });
+
+  it('it finalizes only a Namespace already being deleted (the exclusion\'s CEL, as the test server evaluates it)', () => {
+    const request = (operation: string, subResource?: string, uid?: string) => ({ operation, ...(subResource ? { subResource } : {}), userInfo: { username: NSC, ...(uid ? { uid } : {}), groups: ['system:serviceaccounts'] } });
+    const ns = (deleting: boolean) => ({ metadata: { name: 'ctl', labels: { [PROTECTED_LABEL]: 'true' }, ...(deleting ? { deletionTimestamp: '2025-01-01T00:00:00Z' } : {}) } });
+    const isSent = (req: Json, old: Json) => evaluate(NAMESPACE_CONTROLLER_EXCLUSION.expression, { request: req, object: old, oldObject: old });
+    expect(isSent(request('UPDATE', 'finalize', 'u-1'), ns(true))).toBe(false);
+    expect(isSent(request('UPDATE', 'status', 'u-1'), ns(true))).toBe(false);
+    expect(isSent(request('DELETE', undefined, 'u-1'), ns(true))).toBe(false);
+    expect(isSent(request('UPDATE', undefined, 'u-1'), ns(true))).toBe(true); // a label change, even while deleting
+    expect(isSent(request('UPDATE', 'finalize', 'u-1'), ns(false))).toBe(true);
+    expect(isSent(request('UPDATE', 'finalize'), ns(true))).toBe(true); // impersonated: no uid
+    const kcm = { operation: 'UPDATE', userInfo: { username: 'system:kube-controller-manager', groups: ['system:authenticated'] } };
+    expect(isSent(kcm, ns(false))).toBe(true);
+    expect(isSent({ ...kcm, subResource: 'finalize' }, ns(true))).toBe(false);
   });
 });
 

@@ -501,6 +501,8 @@ describe('seb\'s credentials stay out of the agent\'s reach', () => {
       [{ securityContext: { windowsOptions: { hostProcess: true } } }, 'the pod sets securityContext.windowsOptions.hostProcess'],
       [{ initContainers: [{ name: 'setup', image: 'x', securityContext: { privileged: true } }] }, 'container setup is privileged'],
       [{ ephemeralContainers: [{ name: 'debug', image: 'x', securityContext: { capabilities: { add: ['SYS_ADMIN'] } } }] }, 'container debug adds capabilities (SYS_ADMIN)'],
+      [{ ephemeralContainers: [{ name: 'debug', image: 'x', targetContainerName: 'seb' }] }, 'ephemeral container debug targets seb: it would share seb\'s process namespace'],
+      [{ ephemeralContainers: [{ name: 'debug', image: 'x', targetContainerName: 'seb-init' }] }, 'ephemeral container debug targets seb-init'],
       [{ volumes: [{ name: 'kubelet', hostPath: { path: '/var/lib/kubelet/pods' } }] }, 'volume kubelet is a hostPath: through the node\'s filesystem the agent could read seb\'s token and state'],
     ];
     for (const [spec, why] of cases) expect(refusal(pod(spec), { inject: LEDGER }), why).toContain(why);

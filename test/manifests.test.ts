@@ -235,6 +235,9 @@ describe.skipIf(skip)('manifests/kubernetes', async () => {
     const first = webhook[0]!;
     expect(policy.spec.matchConstraints.resourceRules.filter((r: Obj) => r.scope === 'Namespaced')).toEqual(first.rules.filter((r: Obj) => r.scope === 'Namespaced'));
     expect(policy.spec.matchConditions).toEqual(first.matchConditions);
+    // And the same namespace-controller exclusion as the Namespace webhook.
+    const namespaces = find(objs, 'ValidatingAdmissionPolicy', 'seb-protected-namespaces')!;
+    expect(namespaces.spec.matchConditions[0]).toEqual(webhook[1]!.matchConditions[0]);
     const executor = (policy.spec.variables as Obj[]).find((v) => v.name === 'executor')!.expression as string;
     expect(executor).toContain(`':${defaults.kube.executorServiceAccount}'`);
     expect(policy.spec.validations[0].expression).toBe('variables.executor || variables.housekeeping');
@@ -272,7 +275,7 @@ describe.skipIf(skip)('manifests/kubernetes', async () => {
         const changed = (edit: (s: Obj) => void) => { const s = structuredClone(good); edit(s); return s; };
         const sebOf = (s: Obj) => (s.initContainers as Obj[]).find((c) => c.name === SIDECAR_NAME)!;
         // Which validations fail, by what they are about (in the order of the policy's validations).
-        const about = ['sidecar', 'seb as built', 'token', 'host', 'privileged'];
+        const about = ['sidecar', 'seb as built', 'token', 'host', 'privileged', 'debug target'];
         expect((policy.spec.validations as Obj[]).length).toBe(about.length);
         const failing = (spec: Obj, operation?: string, sub?: string) => review(spec, operation, sub).failures.map((m) => about[(policy.spec.validations as Obj[]).findIndex((v) => v.message === m)]);
 
@@ -291,6 +294,11 @@ describe.skipIf(skip)('manifests/kubernetes', async () => {
         expect(failing(changed((s) => { s.containers[0].securityContext = { privileged: true }; }))).toEqual(['privileged']);
         // Later: an ephemeral container with seb's token (kubectl debug --profile=... with a mount).
         expect(failing(changed((s) => { s.ephemeralContainers = [{ name: 'debug', image: 'busybox', volumeMounts: [{ name: 'seb-identity', mountPath: '/t' }] }]; }), 'UPDATE', 'ephemeralcontainers')).toEqual(['token']);
+        // kubectl debug --target=seb: an ephemeral container in seb's process namespace reads its token through /proc.
+        for (const target of ['seb', 'seb-init']) {
+          expect(failing(changed((s) => { s.ephemeralContainers = [{ name: 'debug', image: 'busybox', targetContainerName: target }]; }), 'UPDATE', 'ephemeralcontainers'), target).toEqual(['debug target']);
+        }
+        expect(failing(changed((s) => { s.ephemeralContainers = [{ name: 'debug', image: 'busybox', targetContainerName: 'agent' }]; }), 'UPDATE', 'ephemeralcontainers')).toEqual([]);
         // Other ServiceAccounts are not the policy's business.
         expect(review({ ...plain, serviceAccountName: 'default' }).matched).toBe(false);
         expect(review({ containers: [{ name: 'web', image: 'x' }] }).matched).toBe(false);
