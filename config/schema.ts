@@ -145,6 +145,10 @@ export const configSchema = z.strictObject({
     /** Reconnection backoff of the epoch notification connection: doubles from reconnectMinMs to reconnectMaxMs. */
     reconnectMinMs: positiveMs.default(100),
     reconnectMaxMs: positiveMs.default(5_000),
+    /** Crash recovery across the fleet: each seb refreshes its row in seb_instances every few seconds (a sixth of
+     * this, at most 5 s); an execution left without an outcome by an instance silent for longer than this, ms, is
+     * recorded as uncertain by another seb. Keep it well above the refresh interval and ledger.timeoutMs. */
+    instanceDeadAfterMs: z.number().int().min(1_000).default(60_000),
   }).prefault({}),
   pipeline: z.strictObject({
     /** Run nonce reservation, drift observation and minting concurrently (overhead = the slowest, not the sum).

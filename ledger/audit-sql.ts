@@ -1,5 +1,6 @@
-// The audit record INSERT, shared by Ledger.appendAudit and by transactions that write a record together with
-// other rows (the nonce reservation of a certified mutation).
+// The audit record INSERT of Ledger.appendAudit, and AuditSeqTaken, the error audit/writer.ts resyncs its chain on.
+// The commit and the outcome of an execution write their record in SQL (seb_insert_audit, migration 005), which
+// raises SQLSTATE SEB01 with the stored hash for a taken seq; core.ts turns that into the same AuditSeqTaken.
 import type { Session } from './backend.ts';
 import type { AuditEntry } from './types.ts';
 

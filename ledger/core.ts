@@ -4,9 +4,9 @@
 import type { Backend, Session } from './backend.ts';
 import { badArgument, closedError, ledgerFailure, timedOut } from './failure.ts';
 import { migrate, MIGRATIONS, type Migration } from './migrate.ts';
-import type { AuditRecord, EpochName, Epochs, Execution, Ledger, LedgerResult } from './types.ts';
+import type { AuditEntry, AuditRecord, EpochName, Epochs, Execution, Ledger, LedgerResult } from './types.ts';
 import { sebError, type SebError } from '../errors/codes.ts';
-import { insertAuditRow } from './audit-sql.ts';
+import { AuditSeqTaken, insertAuditRow } from './audit-sql.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_AUDIT_PAGE = 10_000;
@@ -40,8 +40,12 @@ export async function prepareSchema(backend: Backend, timeoutMs: number, migrati
 
 const num = (v: unknown): number => Number(v); // int8 arrives as a string from pg and a number from PGlite
 
+function missingEpochs(): never {
+  throw new Error('the seb_epochs rows are missing; restore them or recreate the ledger');
+}
+
 function epochsOf(row: { policy: unknown; revocation: unknown } | undefined): Epochs {
-  if (row?.policy == null || row.revocation == null) throw new Error('the seb_epochs rows are missing; restore them or recreate the ledger');
+  if (row?.policy == null || row.revocation == null) missingEpochs();
   return { policy: num(row.policy), revocation: num(row.revocation) };
 }
 
@@ -67,6 +71,27 @@ async function raceDeadline<T>(where: string, doing: string, timeoutMs: number, 
   return first === 'deadline' ? { ok: false, error: timedOut(where, doing, timeoutMs) } : first;
 }
 
+type CommitRow = { r_status: string; r_policy: unknown; r_revocation: unknown; r_reason: string | null; r_revoked_at: Date | null };
+
+/** The nine audit arguments of seb_commit_execution and seb_finish_execution, from parameter $start on. */
+const AUDIT_ARGS = (start: number) => ['text', 'bigint', 'text', 'text', 'timestamptz', 'jsonb', 'text', 'text', 'text'].map((type, i) => `$${start + i}::${type}`).join(', ');
+const auditParams = (row: AuditEntry | undefined): unknown[] => (row
+  ? [row.instanceId, row.seq, row.kind, row.cid ?? null, row.at, JSON.stringify(row.body), row.prevHash, row.hash, row.signature]
+  : Array.from({ length: 9 }, () => null));
+/** SQLSTATE raised by seb_insert_audit (migration 005) when (instance_id, seq) is taken; DETAIL is the stored hash. */
+const AUDIT_SEQ_TAKEN = 'SEB01';
+
+/** Runs a statement that writes row; a taken seq surfaces as AuditSeqTaken, as insertAuditRow reports it. */
+async function withAuditRow<T>(row: AuditEntry | undefined, statement: () => Promise<T>): Promise<T> {
+  try {
+    return await statement();
+  } catch (err) {
+    const e = err as { code?: unknown; detail?: unknown };
+    if (row && e?.code === AUDIT_SEQ_TAKEN) throw new AuditSeqTaken(row.instanceId, row.seq, typeof e.detail === 'string' && e.detail !== '' ? e.detail : undefined);
+    throw err;
+  }
+}
+
 type AuditRow = { id: unknown; instance_id: string; seq: unknown; kind: 'decision' | 'outcome'; cid: string | null; at: Date; body: object;
   prev_hash: string | null; hash: string | null; signature: string | null };
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -79,11 +104,13 @@ const auditRecordOf = (r: AuditRow): AuditRecord => ({
 export function createLedger(backend: Backend, options: { timeoutMs: number; schema: Ledger['schema'] }): Ledger {
   const { timeoutMs } = options;
   let closed = false;
-  // Every operation is a single statement (atomic on its own), so none needs an explicit transaction.
+  // Nearly every operation is a single statement (atomic on its own), so few need an explicit transaction.
   const run = <T>(doing: string, fn: (s: Session) => Promise<T>): Promise<LedgerResult<T>> =>
     closed ? Promise.resolve({ ok: false, error: closedError(backend.where, doing) }) : bounded(backend, doing, timeoutMs, false, fn);
   const transaction = <T>(doing: string, fn: (s: Session) => Promise<T>): Promise<LedgerResult<T>> =>
     closed ? Promise.resolve({ ok: false, error: closedError(backend.where, doing) }) : bounded(backend, doing, timeoutMs, true, fn);
+  // For the statements that write: what is left of timeoutMs when they are sent (see seb_within_budget).
+  const budgetFrom = (started: number) => () => Math.max(1, timeoutMs - (performance.now() - started));
   const invalid = <T>(doing: string, what: string): Promise<LedgerResult<T>> => Promise.resolve({ ok: false, error: badArgument(doing, what) });
 
   return {
@@ -211,50 +238,72 @@ export function createLedger(backend: Backend, options: { timeoutMs: number; sch
     },
 
     commitExecution({ reservation, execution, policyEpoch, revocationEpoch, decision }) {
+      const budgetLeft = budgetFrom(performance.now());
       const { cid, nonce } = reservation;
       const doing = `committing the execution of certificate ${cid}`;
       if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
-      // FOR SHARE on the epoch rows: a bump waits for executions committing under the old epoch and they wait for
-      // it, so every execution is ordered before or after each bump, never across it.
-      return transaction(doing, async (s): Promise<SebError | undefined> => {
-        // The certificate's lock, also taken by revoke: a revocation of this cid and its execution's commit are
-        // ordered one after the other, so revoke never returns while a commit that missed it can still succeed.
-        await s.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [cid.toLowerCase()]);
-        const row = (await s.query<RevocationRow & { policy: unknown; revocation: unknown }>(
-          `SELECT e.policy, e.revocation, r.reason, r.revoked_at
-           FROM (SELECT max(value) FILTER (WHERE name = 'policy') AS policy, max(value) FILTER (WHERE name = 'revocation') AS revocation
-                 FROM (SELECT name, value FROM seb_epochs FOR SHARE) locked) e
-           LEFT JOIN seb_revocations r ON r.cid = $1`, [cid]))[0];
-        const epochs = epochsOf(row);
-        const status = statusOf(row);
-        if (policyEpoch !== epochs.policy) return sebError('SEB_POLICY_EPOCH', `certificate ${cid} was issued under policy epoch ${policyEpoch}, the current policy epoch is ${epochs.policy} (changed while the request was being checked); ask the SAB to re-certify under the current policy`);
-        if (revocationEpoch < epochs.revocation) return sebError('SEB_REVOKED', `certificate ${cid} predates revocation epoch ${epochs.revocation} (it carries ${revocationEpoch}): every certificate issued before it is revoked`);
-        if (revocationEpoch > epochs.revocation) return sebError('SEB_REVOCATION_UNKNOWN', `certificate ${cid} was issued under revocation epoch ${revocationEpoch}, but the ledger is at ${epochs.revocation}; check that the SAB and seb use the same ledger`);
-        if (status.revoked) return sebError('SEB_REVOKED', `certificate ${cid} was revoked at ${status.revokedAt.toISOString()}: ${status.reason}`);
-        const reserved = await s.query(
-          `INSERT INTO seb_nonces (cid, nonce, subject, instance_id, expires_at) VALUES ($1, $2, $3, $4, to_timestamp($5))
-           ON CONFLICT (cid, nonce) DO NOTHING RETURNING 1 AS reserved`,
-          [cid, nonce, reservation.subject, reservation.instanceId, Math.min(reservation.expiresAt, LATEST_EXPIRY)]);
-        if (reserved.length !== 1) return sebError('SEB_REPLAY', `certificate ${cid} has already been used (nonce ${nonce}); each certificate authorises one execution`);
-        await s.query(
-          `INSERT INTO seb_executions (cid, nonce, instance_id, principal, credential_id, expires_at) VALUES ($1, $2, $3, $4, $5, to_timestamp($6))`,
-          [cid, nonce, execution.instanceId, execution.principal, execution.credentialId ?? null, Math.min(execution.expiresAt, LATEST_EXPIRY)]);
-        if (decision) await insertAuditRow(s, decision);
-        return undefined;
+      // One statement (migration 005, seb_commit_execution): the certificate's advisory lock, which revoke also
+      // takes (a revocation and this commit are ordered one after the other, so revoke never returns while a commit
+      // that missed it can still succeed); the epoch rows FOR SHARE (a bump waits for executions committing under
+      // the old epoch and they wait for it, so every execution is ordered before or after each bump, never across
+      // it); the checks; the nonce, the execution and the decision record. A denial writes nothing.
+      return run(doing, async (s): Promise<SebError | undefined> => {
+        const row = (await withAuditRow(decision, () => s.query<CommitRow>(
+          `SELECT r_status, r_policy, r_revocation, r_reason, r_revoked_at FROM seb_commit_execution($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, ${AUDIT_ARGS(12)}, $21)`,
+          [cid, nonce, reservation.subject, reservation.instanceId, Math.min(reservation.expiresAt, LATEST_EXPIRY),
+            execution.instanceId, execution.principal, execution.credentialId ?? null, Math.min(execution.expiresAt, LATEST_EXPIRY),
+            policyEpoch, revocationEpoch, ...auditParams(decision), budgetLeft()])))[0];
+        if (row === undefined || row.r_status === 'epochs_missing') missingEpochs();
+        const epochs = epochsOf({ policy: row.r_policy, revocation: row.r_revocation });
+        switch (row.r_status) {
+          case 'committed': return undefined;
+          case 'replay': return sebError('SEB_REPLAY', `certificate ${cid} has already been used (nonce ${nonce}); each certificate authorises one execution`);
+          case 'revoked': return sebError('SEB_REVOKED', `certificate ${cid} was revoked at ${row.r_revoked_at!.toISOString()}: ${row.r_reason}`);
+          case 'policy_epoch': return sebError('SEB_POLICY_EPOCH', `certificate ${cid} was issued under policy epoch ${policyEpoch}, the current policy epoch is ${epochs.policy} (changed while the request was being checked); ask the SAB to re-certify under the current policy`);
+          case 'revoked_epoch': return sebError('SEB_REVOKED', `certificate ${cid} predates revocation epoch ${epochs.revocation} (it carries ${revocationEpoch}): every certificate issued before it is revoked`);
+          case 'revocation_unknown': return sebError('SEB_REVOCATION_UNKNOWN', `certificate ${cid} was issued under revocation epoch ${revocationEpoch}, but the ledger is at ${epochs.revocation}; check that the SAB and seb use the same ledger`);
+        }
+        throw new Error(`seb_commit_execution answered an unknown status ${JSON.stringify(row.r_status)}; the ledger schema is newer or older than this seb`);
       }).then((r): LedgerResult<void> => (!r.ok ? r : r.value ? { ok: false, error: r.value } : { ok: true, value: undefined }));
     },
 
-    finishExecution({ cid, nonce, result, outcome }) {
+    finishExecution({ cid, nonce, result, outcome, ifInstanceSilentMs }) {
+      const budgetLeft = budgetFrom(performance.now());
       const doing = `recording the outcome of certificate ${cid}`;
       if (!UUID.test(cid)) return invalid(doing, `a cid that is not a UUID (${JSON.stringify(cid)})`);
-      // An execution gets one outcome: a retry after a write that did commit (its answer was lost) finds it
-      // recorded and writes nothing, so the trail never holds two outcomes for one call.
-      return transaction(doing, async (s): Promise<SebError | undefined> => {
-        const updated = await s.query(`UPDATE seb_executions SET outcome = $3, outcome_at = now() WHERE cid = $1 AND nonce = $2 AND outcome IS NULL RETURNING 1 AS done`, [cid, nonce, result]);
-        if (updated.length !== 1) return sebError('SEB_INTERNAL', `the execution of certificate ${cid} has no open outcome to record (unknown, or already recorded)`);
-        if (outcome) await insertAuditRow(s, outcome);
-        return undefined;
+      if (ifInstanceSilentMs !== undefined && !(Number.isSafeInteger(ifInstanceSilentMs) && ifInstanceSilentMs > 0)) return invalid(doing, `a silence bound that is not a positive integer (${ifInstanceSilentMs})`);
+      // An execution gets one outcome: a retry after a write that did commit (its answer was lost), or a second seb
+      // recovering the same execution, finds it recorded and writes nothing, so the trail never holds two outcomes
+      // for one call. One statement (seb_finish_execution, migration 005).
+      return run(doing, async (s): Promise<SebError | undefined> => {
+        const row = (await withAuditRow(outcome, () => s.query<{ status: string }>(
+          `SELECT seb_finish_execution($1, $2, $3, $4, ${AUDIT_ARGS(5)}, $14) AS status`,
+          [cid, nonce, result, ifInstanceSilentMs ?? null, ...auditParams(outcome), budgetLeft()])))[0];
+        if (row?.status === 'finished') return undefined;
+        if (row?.status === 'not_open') return sebError('SEB_INTERNAL', `the execution of certificate ${cid} has no open outcome to record (unknown, or already recorded)`);
+        throw new Error(`seb_finish_execution answered an unknown status ${JSON.stringify(row?.status)}; the ledger schema is newer or older than this seb`);
       }).then((r): LedgerResult<void> => (!r.ok ? r : r.value ? { ok: false, error: r.value } : { ok: true, value: undefined }));
+    },
+
+    heartbeat(instanceId) {
+      const doing = `recording that instance ${instanceId} is alive`;
+      if (typeof instanceId !== 'string' || instanceId.length === 0) return invalid(doing, 'an empty instance id');
+      return run(doing, async (s) => {
+        await s.query('INSERT INTO seb_instances (instance_id) VALUES ($1) ON CONFLICT (instance_id) DO UPDATE SET last_seen = now()', [instanceId]);
+      });
+    },
+
+    abandonedExecutions(silentMs, instanceId) {
+      const doing = `looking for executions of instances silent for over ${silentMs} ms`;
+      if (!Number.isSafeInteger(silentMs) || silentMs <= 0) return invalid(doing, `a silence bound that is not a positive integer (${silentMs})`);
+      return run(doing, async (s) => {
+        // Rows of instances long gone; an instance without a row is judged by its executions alone, the same answer.
+        await s.query(`DELETE FROM seb_instances WHERE last_seen < now() - interval '1 day'`);
+        return (await s.query<ExecutionRow>(
+          `SELECT ${EXECUTION_COLUMNS} FROM seb_executions
+           WHERE outcome IS NULL AND instance_id <> $2 AND seb_instance_silent(instance_id, created_at, $1) ORDER BY created_at LIMIT 1000`,
+          [silentMs, instanceId])).map(executionOf);
+      });
     },
 
     unfinishedExecutions(prefix, instanceId) {

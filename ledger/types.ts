@@ -118,6 +118,9 @@ export interface ExecutionFinish {
   readonly nonce: string;
   readonly result: 'completed' | 'uncertain' | 'not_forwarded';
   readonly outcome?: SignedAuditRow;
+  /** Crash recovery by another seb: record only while the execution's instance has been silent for longer than
+   * this, ms (see Ledger.abandonedExecutions), so an instance that came back in between keeps its execution. */
+  readonly ifInstanceSilentMs?: number;
 }
 
 export interface SubscriptionHandlers {
@@ -167,14 +170,22 @@ export interface Ledger {
   /** A cheap read before the concurrent stages: has this nonce been used, is the certificate revoked? (The
    * authoritative answer is commitExecution's, in one transaction; this only spares a mint for a replay.) */
   precheck(cid: string, nonce: string): Promise<LedgerResult<{ readonly nonceUsed: boolean } & RevocationStatus>>;
-  /** One transaction: re-checks the epochs and the certificate's revocation, reserves the nonce, writes the
-   * execution and (when given) the decision record. Fails with SEB_REPLAY, SEB_REVOKED, SEB_POLICY_EPOCH or
-   * SEB_LEDGER_UNAVAILABLE and then writes nothing: a nonce is never reserved without its decision record. */
+  /** One statement (a transaction on its own): re-checks the epochs and the certificate's revocation, reserves the
+   * nonce, writes the execution and (when given) the decision record. Fails with SEB_REPLAY, SEB_REVOKED,
+   * SEB_POLICY_EPOCH, SEB_REVOCATION_UNKNOWN or SEB_LEDGER_UNAVAILABLE and then writes nothing (but for an answer
+   * lost after the statement committed): a nonce is never reserved without its decision record. */
   commitExecution(commit: ExecutionCommit): Promise<LedgerResult<void>>;
-  /** Marks an execution finished (completed or uncertain) and writes its outcome record, in one transaction. */
+  /** Marks an execution finished (completed or uncertain) and writes its outcome record, in one transaction. Only
+   * while it has no outcome: exactly one of several callers racing to record one succeeds; the others get
+   * SEB_INTERNAL and write nothing. */
   finishExecution(finish: ExecutionFinish): Promise<LedgerResult<void>>;
   /** Executions without an outcome whose instance id starts with prefix, other than instanceId (crash recovery). */
   unfinishedExecutions(prefix: string, instanceId: string): Promise<LedgerResult<readonly Execution[]>>;
+  /** Records that this seb instance is alive now (ledger time); the first call registers it. */
+  heartbeat(instanceId: string): Promise<LedgerResult<void>>;
+  /** Executions without an outcome, other than instanceId's, committed over silentMs ago by an instance not seen
+   * (heartbeat) within silentMs: left by a seb that died (crash recovery across the fleet; at most 1000 a call). */
+  abandonedExecutions(silentMs: number, instanceId: string): Promise<LedgerResult<readonly Execution[]>>;
   /** A connection that receives epoch and revocation notifications (LISTEN/NOTIFY; in-process for PGlite). */
   subscribe(handlers: SubscriptionHandlers): Promise<LedgerResult<Subscription>>;
   listAudit(query: AuditQuery): Promise<LedgerResult<readonly AuditRecord[]>>;

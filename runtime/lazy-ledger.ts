@@ -51,6 +51,8 @@ export async function openLazyLedger(config: LedgerConfig, onOpenError: (message
     commitExecution: (c) => call((l) => l.commitExecution(c)),
     finishExecution: (f) => call((l) => l.finishExecution(f)),
     unfinishedExecutions: (p, i) => call((l) => l.unfinishedExecutions(p, i)),
+    heartbeat: (i) => call((l) => l.heartbeat(i)),
+    abandonedExecutions: (ms, i) => call((l) => l.abandonedExecutions(ms, i)),
     subscribe: (h) => call((l) => l.subscribe(h)),
     health: () => call((l) => l.health()),
     close: async () => {

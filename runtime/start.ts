@@ -23,7 +23,7 @@ import { createStagingStore, type StagingStore } from '../pipeline/staging.ts';
 import { ensureAdminToken, ensureNodeId, loadTrust } from './local-state.ts';
 import { startEpochWatch } from '../ledger/epoch-watch.ts';
 import { lazyAuditWriter } from './audit.ts';
-import { reportUnfinished } from './recovery.ts';
+import { startLiveness } from './recovery.ts';
 import { openAuditSink } from '../audit/sink.ts';
 import { openLazyLedger } from './lazy-ledger.ts';
 import { createPipeline } from '../pipeline/run.ts';
@@ -118,7 +118,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger; audit
     audit,
   });
   const gate = createGate({ platforms, pipeline, staging, audit: { writer: audit, subject: config.agent.subject, onError: (e) => logger.error({ event: 'decision_not_recorded', code: e.code, error: e.message }, 'a denial could not be recorded in the audit trail') } });
-  void reportUnfinished({ ledger, audit, nodeId, instanceId, logger });
+  const liveness = startLiveness({ ledger, audit, nodeId, instanceId, deadAfterMs: config.ledger.instanceDeadAfterMs, logger });
   const ctx: ProxyContext = {
     config,
     logger,
@@ -164,6 +164,7 @@ export async function startSeb(config: SebConfig, opts: { logger?: Logger; audit
       tracker.destroyAll();
       await Promise.all(closed);
       await dispatcher.close().catch(() => dispatcher.destroy());
+      await liveness.stop();
       await epochs.close();
       await ledger.close();
       await auditStream.close();

@@ -1,5 +1,6 @@
 // A revocation and the commit of the same certificate's execution are ordered one after the other (both take the
-// certificate's lock): revoke cannot return while a commit that did not see it is still able to succeed.
+// certificate's lock): revoke cannot return while a commit that did not see it is still able to succeed. Likewise an
+// epoch bump and a commit (the commit reads the epoch rows FOR SHARE).
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,5 +75,49 @@ describe.skipIf(pgSkip !== undefined)('revocation and commit ordering on Postgre
     expect((await ledger.finishExecution({ cid, nonce: 'n1', result: 'completed' })).ok).toBe(true);
     const done = await ledger.executionByCredential(`JTI=${cid}`);
     expect(done.ok && done.value?.finished).toBe(true);
+  });
+
+  it('a commit that outlasts its caller\'s budget (the caller has given up) is undone rather than committed behind its back', async () => {
+    const holder = new pg.Client({ connectionString: db.url() });
+    const caller = new pg.Client({ connectionString: db.url() });
+    await holder.connect();
+    await caller.connect();
+    try {
+      const cid = randomUUID();
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [cid]);
+      const nulls = Array.from({ length: 9 }, () => null);
+      const committing = caller.query(`SELECT r_status FROM seb_commit_execution($1, 'n1', 'agent', 'budget-test', $2, 'budget-test', 'executor', NULL, $2, 0, 0,
+        $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [cid, Date.now() / 1000 + 300, ...nulls, 100]).then(() => 'committed', (err: { code?: string }) => err.code);
+      await new Promise((r) => setTimeout(r, 300)); // the caller's 100 ms are spent waiting for the lock
+      await holder.query('COMMIT');
+      expect(await committing).toBe('SEB02');
+      expect(await db.query('SELECT 1 FROM seb_nonces WHERE cid = $1', [cid])).toEqual([]);
+      expect(await db.query('SELECT 1 FROM seb_executions WHERE cid = $1', [cid])).toEqual([]);
+    } finally {
+      await holder.end();
+      await caller.end();
+    }
+  });
+
+  it('an epoch bump in flight holds off the commit (epoch rows FOR SHARE), which then sees the new epoch and writes nothing', async () => {
+    const holder = new pg.Client({ connectionString: db.url() });
+    await holder.connect();
+    try {
+      const cid = randomUUID();
+      await holder.query('BEGIN');
+      await holder.query(`UPDATE seb_epochs SET value = value + 1 WHERE name = 'policy'`);
+      let settled = false;
+      const committing = ledger.commitExecution(commitFor(cid)).then((r) => { settled = true; return r; });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(settled).toBe(false); // waits for the bump
+      await holder.query('COMMIT');
+      const r = await committing;
+      expect(r.ok === false && r.error.code).toBe('SEB_POLICY_EPOCH');
+      expect(r.ok === false && r.error.message).toContain('the current policy epoch is 1');
+      expect(await db.query('SELECT 1 FROM seb_nonces WHERE cid = $1', [cid])).toEqual([]);
+    } finally {
+      await holder.end();
+    }
   });
 });
