@@ -12,6 +12,17 @@ import type { Contract } from '../certs/sab/types.ts';
 
 const pgSkip = await postgresSkipReason();
 
+/** The agent goes away while the relay holds seb's decision; then the relay lets it finish. The outcome's body. */
+async function leaveThenRelease(socket: { destroy(): void }, relay: Relay, seb: TestSeb): Promise<unknown> {
+  await new Promise((r) => setTimeout(r, 300));
+  socket.destroy();
+  await new Promise((r) => setTimeout(r, 100));
+  await relay.restore();
+  const deadline = Date.now() + 10_000;
+  while (!seb.audit.some((r) => r.kind === 'outcome') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return seb.audit.find((r) => r.kind === 'outcome')?.body;
+}
+
 describe('the agent leaves while seb decides', () => {
   let world: KubeWorld;
   let relay: Relay;
@@ -35,14 +46,8 @@ describe('the agent leaves while seb decides', () => {
     const body = JSON.stringify({ data: { mode: 'left' } });
     socket.write(`PATCH ${CM_PATH}?fieldManager=kubectl-patch HTTP/1.1\r\nHost: ${KUBE_HOST}\r\nAuthorization: Bearer ${world.kube.tokens.executor}\r\n`
       + `Content-Type: application/merge-patch+json\r\nSeb-Certificate: ${cert}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    await new Promise((r) => setTimeout(r, 300));
-    socket.destroy();
-    await new Promise((r) => setTimeout(r, 100));
-    await relay.restore();
-    const deadline = Date.now() + 10_000;
-    while (!seb.audit.some((r) => r.kind === 'outcome') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const outcome = seb.audit.find((r) => r.kind === 'outcome');
-    expect(outcome?.body).toMatchObject({ result: 'not_forwarded' });
+    const outcomeBody = await leaveThenRelease(socket, relay, seb);
+    expect(outcomeBody).toMatchObject({ result: 'not_forwarded' });
     expect(seb.audit.filter((r) => r.kind === 'decision').map((r) => (r.body as { decision: string }).decision)).toEqual(['allow']);
     expect(world.executedPatches()).toBe(before);
     expect(seb.logs.find((l) => l.msg === 'request' && l.mutation === true)).toMatchObject({ outcome: 'client_gone', sent: false });
@@ -77,13 +82,8 @@ describe.skipIf(pgSkip !== undefined)('the agent leaves while seb decides an upg
     const socket = await tlsVia(seb.proxyPort, `${KUBE_HOST}:443`, seb.caPem);
     socket.write(`GET ${path} HTTP/1.1\r\nHost: ${KUBE_HOST}\r\nAuthorization: Bearer ${world.kube.tokens.executor}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n`
       + `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\nSeb-Certificate: ${cert}\r\n\r\n`);
-    await new Promise((r) => setTimeout(r, 300));
-    socket.destroy();
-    await new Promise((r) => setTimeout(r, 100));
-    await relay.restore();
-    const deadline = Date.now() + 10_000;
-    while (!seb.audit.some((r) => r.kind === 'outcome') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(seb.audit.find((r) => r.kind === 'outcome')?.body).toMatchObject({ result: 'not_forwarded' });
+    const outcomeBody = await leaveThenRelease(socket, relay, seb);
+    expect(outcomeBody).toMatchObject({ result: 'not_forwarded' });
     expect(seb.logs.find((l) => l.msg === 'upgrade' && l.mutation === true)).toMatchObject({ outcome: 'client_gone', sent: false });
     await expectCompleteAuditTrail(seb);
   });
