@@ -24,7 +24,8 @@ const deployment = (name: string, replicas = 2): k8s.V1Deployment => ({
 const failure = (p: Promise<unknown>): Promise<k8s.ApiException<string>> =>
   p.then(() => { throw new Error('expected the call to fail'); }, (e: unknown) => e as k8s.ApiException<string>);
 
-beforeAll(async () => { srv = await startKubeApiServer({ authCacheTtlMs: 300 }); });
+const AUTH_CACHE_MS = 1_000;
+beforeAll(async () => { srv = await startKubeApiServer({ authCacheTtlMs: AUTH_CACHE_MS }); });
 afterAll(async () => { await srv.close(); });
 
 describe('@kubernetes/client-node against the test server', () => {
@@ -99,12 +100,15 @@ describe('@kubernetes/client-node against the test server', () => {
     expect(p.exp - p.iat).toBe(600);
     expect(p['kubernetes.io'].secret).toEqual({ name: 'exec-binding', uid: secret.metadata!.uid });
     expect(p.sub).toBe('system:serviceaccount:har-demo:executor');
+    const authenticated = performance.now(); // the token's first use: the cache entry is made no earlier than this
     const scaled = await config(token).makeApiClient(k8s.AppsV1Api).patchNamespacedDeploymentScale({ name: 'web', namespace: ns, body: { spec: { replicas: 2 } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
     expect(scaled.spec?.replicas).toBe(2);
     await core.deleteNamespacedSecret({ name: 'exec-binding', namespace: ns });
-    // kube-apiserver caches successful token authentications (10 s; 300 ms in this server): still valid right after ...
-    expect((await request(srv, 'GET', `/apis/apps/v1/namespaces/${ns}/deployments/web`, { token })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 350));
+    // kube-apiserver caches successful token authentications (10 s; 1 s in this server): still valid right after
+    // (checked only when the machine answered within the window, so a stalled test cannot flip it) ...
+    const cached = (await request(srv, 'GET', `/apis/apps/v1/namespaces/${ns}/deployments/web`, { token })).status;
+    if (performance.now() - authenticated < AUTH_CACHE_MS) expect(cached).toBe(200);
+    await new Promise((r) => setTimeout(r, AUTH_CACHE_MS + 100)); // past any cache entry, even one the read renewed
     // ... and rejected once the cache entry expired.
     const gone = await request(srv, 'GET', `/apis/apps/v1/namespaces/${ns}/deployments/web`, { token });
     expect(gone.status).toBe(401);
