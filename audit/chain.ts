@@ -8,20 +8,13 @@
 //   publicKey = the instance's Ed25519 public key, SPKI DER, base64 (registered in seb_audit_keys)
 import canonicalize from 'canonicalize';
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import type { AuditEntry, AuditKind } from '../ledger/types.ts';
+import type { AuditEntry } from '../ledger/types.ts';
 
 export const GENESIS = '0'.repeat(64);
 const DOMAIN = 'seb-audit-record-v1\n';
 
-export interface Unsigned {
-  readonly instanceId: string;
-  readonly seq: number;
-  readonly kind: AuditKind;
-  readonly cid?: string;
-  readonly at: Date;
-  readonly body: object;
-  readonly prevHash: string;
-}
+/** A record before it is hashed and signed: the stored row without its hash and signature. */
+export type Unsigned = Omit<AuditEntry, 'hash' | 'signature'>;
 
 export function recordHash(r: Unsigned): string {
   const canonical = canonicalize({ instanceId: r.instanceId, seq: r.seq, kind: r.kind, cid: r.cid ?? null, at: r.at.toISOString(), body: r.body, prevHash: r.prevHash });
